@@ -1,0 +1,157 @@
+"""Application factory."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from jinja2 import StrictUndefined
+from jinja2_fragments.flask import render_block
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+import models
+from config import Config
+from extensions import csrf, db, limiter, login, mail, migrate
+from web import is_htmx
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    app.config.from_prefixed_env()
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("TEMPLATES_STRICT"):
+        app.jinja_env.undefined = StrictUndefined
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).parent / "migrations"))
+    login.init_app(app)
+    login.login_view = "auth.login"
+    login.login_message = "Please log in to see that page."
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    register_blueprints(app)
+    register_hooks(app)
+    register_errors(app)
+
+    import cli
+
+    cli.register(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from blueprints import auth, companies, contacts, rooms
+
+    for bp in (auth.bp, companies.bp, contacts.bp, rooms.bp):
+        app.register_blueprint(bp)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    if type(dbapi_conn).__module__.startswith("sqlite3"):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=5000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+
+@login.user_loader
+def load_user(user_id: str):
+    cid, _, epoch = user_id.partition(":")
+    try:
+        cid, epoch = int(cid), int(epoch)
+    except ValueError:
+        return None
+    user = db.session.execute(
+        select(models.Contact).where(models.Contact.id == cid).execution_options(unscoped=True)
+    ).scalar_one_or_none()
+    if user is None or user.session_epoch != epoch:
+        return None
+    return user
+
+
+@login.unauthorized_handler
+def unauthorized():
+    from flask import redirect, url_for
+
+    target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+    if is_htmx():
+        return "", 401, {"HX-Redirect": target}
+    return redirect(target)
+
+
+def register_hooks(app: Flask) -> None:
+    @app.before_request
+    def set_scope():
+        g.csp_nonce = secrets.token_urlsafe(16)
+        g.scope = models.scope_for(current_user)
+
+    @app.after_request
+    def security_headers(resp):
+        nonce = g.get("csp_nonce", "")
+        resp.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+            f"img-src 'self' https: data:; frame-ancestors {g.get('frame_ancestors', chr(39) + 'none' + chr(39))}; "
+            "base-uri 'self'; form-action 'self'"
+        )
+        if not g.get("frame_ancestors"):
+            resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        if not request.path.startswith("/static/"):
+            resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @app.context_processor
+    def layout_context():
+        return {"csp_nonce": g.get("csp_nonce", ""), "embed": g.get("embed", False)}
+
+
+def register_errors(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        ctx = {"status": status, "title": title, "message": message}
+        if is_htmx():
+            body = render_block("errors/error.html", "error_message", **ctx)
+            return body, status, {"HX-Retarget": "#toast", "HX-Reswap": "innerHTML"}
+        return render_template("errors/error.html", **ctx), status
+
+    @app.errorhandler(404)
+    def not_found(_e):
+        return page(404, "Not found", "There is nothing here, or it is not yours to see.")
+
+    @app.errorhandler(403)
+    def forbidden(_e):
+        return page(403, "Not allowed", "You do not have permission to do that.")
+
+    @app.errorhandler(405)
+    def not_allowed(_e):
+        return page(405, "Method not allowed", "That action is not available here.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return page(400, "Form expired", "This form has expired or was not sent from the portal. Reload the page and try again.")
+
+    @app.errorhandler(models.RuleError)
+    def rule_error(e):
+        db.session.rollback()
+        return page(e.status, "Not possible", e.message)
+
+    @app.errorhandler(429)
+    def too_many(e):
+        return page(429, "Too many attempts", f"Too many attempts. Try again in a minute ({e.description}).")
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        db.session.rollback()
+        return page(500, "Something went wrong", "The change was not saved. Try again in a moment.")

@@ -1,0 +1,55 @@
+"""Log in and out."""
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from extensions import db, limiter
+from models import Contact
+from web import render
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("companies.index")
+
+
+@bp.get("/login")
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    return render("auth/login.html", "login_form", form={}, errors={}, next=request.args.get("next", ""))
+
+
+@bp.post("/login")
+@limiter.limit(lambda: __import__("flask").current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+def login_post():
+    email = (request.form.get("email") or "").strip().lower()
+    password = request.form.get("password") or ""
+    user = db.session.execute(
+        select(Contact).where(Contact.email == email).execution_options(unscoped=True)
+    ).scalar_one_or_none()
+    error = None
+    if user is None or not user.check_password(password):
+        error = "That email and password do not match an account."
+    elif not user.is_active:
+        error = "This account is suspended. Ask your reseller to reactivate it."
+    if error:
+        return render("auth/login.html", "login_form", status=422, form=request.form,
+                      errors={"password": error}, next=request.form.get("next", ""))
+    session.clear()  # no session fixation: start a fresh session on login
+    login_user(user)
+    target = _safe_next(request.form.get("next"))
+    if request.headers.get("HX-Request") == "true":
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, 303)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for("auth.login"), 303)

@@ -1,0 +1,130 @@
+"""Companies: the list (guide point 1), Edit company (point 2) and delete with its impact."""
+from flask import Blueprint, abort, redirect, request, url_for
+from flask_login import current_user, login_required
+
+import models
+from extensions import db
+from models import Company, RuleError, get_or_404
+from web import ListArgs, done, form_error, render
+
+bp = Blueprint("companies", __name__)
+
+SORTS = {
+    "name": Company.name_key,
+    "type": Company.type,
+    "status": Company.status,
+    "branded": Company.branded,
+    "created": Company.created_at,
+}
+FILTERS = {"type": models.COMPANY_TYPES, "status": models.CUSTOMER_STATUSES}
+
+
+@bp.before_request
+@login_required
+def require_login():
+    if not (current_user.has_role("reseller") or current_user.has_role("administrator") or current_user.has_role("owner")):
+        abort(404)
+
+
+@bp.app_template_global()
+def choices():
+    return {
+        "company_types": models.COMPANY_TYPES,
+        "customer_statuses": models.CUSTOMER_STATUSES,
+        "product_types": models.PRODUCT_TYPES,
+        "room_statuses": models.ROOM_STATUSES,
+        "contact_states": models.CONTACT_STATES,
+    }
+
+
+def _reseller_id_for_new() -> int:
+    """The reseller a new company belongs to: the signed-in reseller's."""
+    if current_user.reseller_id is None:
+        abort(404)
+    return current_user.reseller_id
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("companies.index"))
+
+
+@bp.get("/companies")
+def index():
+    args = ListArgs(SORTS, "name", FILTERS)
+    stmt = models.search_companies(args.q, args.filters.get("type"), args.filters.get("status"))
+    page = args.paginate(stmt, Company.id)
+    counts = models.company_counts(c.id for c in page.items)
+    return render("companies/index.html", "company_table", args=args, page=page, counts=counts)
+
+
+@bp.get("/companies/new")
+def new():
+    return render("companies/edit.html", "company_form", company=None, form={}, errors={})
+
+
+@bp.post("/companies")
+def create():
+    try:
+        company = models.create_company(_reseller_id_for_new(), request.form)
+        db.session.commit()
+    except RuleError as err:
+        return form_error("companies/edit.html", "company_form", err, company=None)
+    return done(f"Added company {company.name}", ["companies-changed"], url_for("companies.index"))
+
+
+@bp.get("/companies/<int:company_id>/edit")
+def edit(company_id):
+    company = get_or_404(Company, company_id)
+    return render("companies/edit.html", "company_form", company=company, form={}, errors={},
+                  contacts=company_contacts(company))
+
+
+def company_contacts(company):
+    stmt = models.search_contacts(company_id=company.id)
+    return db.session.execute(stmt.order_by(models.Contact.last_name, models.Contact.first_name)).scalars().all()
+
+
+@bp.post("/companies/<int:company_id>")
+def update(company_id):
+    company = get_or_404(Company, company_id)
+    try:
+        models.check_version(company, request.form.get("version"))
+        models.update_company(company, request.form)
+        db.session.commit()
+    except RuleError as err:
+        return form_error("companies/edit.html", "company_form", err, company=company,
+                          contacts=company_contacts(company))
+    return done(f"Saved company {company.name}", ["companies-changed"], url_for("companies.edit", company_id=company.id),
+                body=render_saved_form(company))
+
+
+def render_saved_form(company):
+    from jinja2_fragments.flask import render_block
+
+    return render_block("companies/edit.html", "company_form", company=company, form={}, errors={}, saved=True)
+
+
+@bp.get("/companies/<int:company_id>/delete")
+def confirm_delete(company_id):
+    company = get_or_404(Company, company_id)
+    impact = models.company_delete_impact(company)
+    return render(
+        "confirm_delete.html",
+        "delete_confirm",
+        thing=f"company {company.name}",
+        impact=f"Deletes {company.name} with {models.describe_impact(impact)}.",
+        action=url_for("companies.delete", company_id=company.id),
+        cancel=url_for("companies.index"),
+        blocked=("The reseller's own company cannot be deleted." if company.type == "Reseller" else None),
+    )
+
+
+@bp.post("/companies/<int:company_id>/delete")
+def delete(company_id):
+    company = get_or_404(Company, company_id)
+    name = company.name
+    impact = models.delete_company(company)
+    db.session.commit()
+    return done(f"Deleted company {name} with {models.describe_impact(impact)}",
+                ["companies-changed", "contacts-changed", "rooms-changed"], url_for("companies.index"))

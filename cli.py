@@ -1,0 +1,165 @@
+"""Command line: flask --app app seed demo | resellers create | users create ..."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+import models
+from extensions import db
+from models import Company, Contact, Reseller, Room
+
+seed = AppGroup("seed", help="Load demo or benchmark data.")
+resellers = AppGroup("resellers", help="Manage resellers (tenants).")
+users = AppGroup("users", help="Manage administrator and reseller users.")
+
+DEMO_PASSWORD = "demo-password"
+
+
+def create_reseller(name: str, origins: list[str] = ()) -> Reseller:
+    """A reseller with its own company (type Reseller, cannot be deleted)."""
+    name = models.clean_name(name)
+    if db.session.execute(select(Reseller).where(func.lower(Reseller.name) == name.lower())).scalar():
+        raise models.RuleError(f"A reseller named {name} already exists.", "name")
+    reseller = Reseller(name=name, embed_origins="\n".join(origins))
+    db.session.add(reseller)
+    db.session.flush()
+    company = Company(reseller_id=reseller.id, name=name, name_key=name.lower(), type="Reseller", status="customer")
+    db.session.add(company)
+    db.session.flush()
+    models.audit("create", reseller, f"Created reseller {name}")
+    return reseller
+
+
+def create_user(email: str, role: str, password: str, reseller: Reseller | None, first="", last="",
+                hashed: str | None = None) -> Contact:
+    if role == "administrator":
+        user = Contact(first_name=first or "Admin", last_name=last or "", email=models.clean_email(email), state="live")
+        if models.email_taken(user.email):
+            raise models.RuleError(f"The email {user.email} is already in use.", "email")
+        db.session.add(user)
+    else:
+        if reseller is None:
+            raise models.RuleError("A reseller user needs --reseller NAME.", "reseller")
+        local = email.split("@")[0]
+        user = models.create_contact(
+            reseller.own_company,
+            {"first_name": first or local.split(".")[0].title(), "last_name": last or "Staff", "email": email},
+        )
+    user.roles = {role}
+    if hashed:
+        user.password_hash = hashed
+    else:
+        user.set_password(password)
+    db.session.flush()
+    return user
+
+
+@resellers.command("create")
+@click.argument("name")
+@click.option("--origin", "origins", multiple=True, help="Partner origin allowed to embed the portal.")
+def resellers_create(name, origins):
+    """Create a reseller and print its embed secret."""
+    try:
+        reseller = create_reseller(name, list(origins))
+        db.session.commit()
+    except models.RuleError as err:
+        db.session.rollback()
+        raise click.ClickException(err.message)
+    click.echo(f"Created reseller {reseller.name} (id {reseller.id}).")
+    click.echo(f"Embed secret: {reseller.embed_secret}")
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["administrator", "reseller"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--reseller", "reseller_name", help="The reseller a reseller user belongs to.")
+def users_create(email, role, password_stdin, reseller_name):
+    """Create an administrator or a reseller user."""
+    if not password_stdin:
+        raise click.UsageError("Pass --password-stdin and give the password on standard input.")
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise click.ClickException("The password must be at least 8 characters.")
+    reseller = None
+    if reseller_name:
+        reseller = db.session.execute(select(Reseller).where(func.lower(Reseller.name) == reseller_name.lower())).scalar()
+        if reseller is None:
+            raise click.ClickException(f"No reseller named {reseller_name}.")
+    try:
+        user = create_user(email, role, password, reseller)
+        db.session.commit()
+    except models.RuleError as err:
+        db.session.rollback()
+        raise click.ClickException(err.message)
+    click.echo(f"Created {role} {user.email}.")
+
+
+DEMO = {
+    "Northwind Video": [
+        ("Acme Dental", "Healthcare", "customer", True, ["Ann Lee", "Bob Ray", "Cy Twombly"], [
+            ("Reception", "team room", "paid subscriber"), ("Dr Lee", "personal room", "trial")]),
+        ("Brightside School", "Education", "prospect", False, ["Dana Scully", "Eli Wallach"], [
+            ("Staff room", "team room", "trial"), ("Open day", "team room", "demo")]),
+        ("City of Springfield", "Government", "customer", False, ["Fay Wray"], [
+            ("Council chamber", "team room", "paid subscriber")]),
+    ],
+    "Southwind Partners": [
+        ("Gamma Labs", "Business", "customer", True, ["Gil Scott", "Hal Jordan"], [
+            ("Lab meeting", "team room", "paid subscriber")]),
+    ],
+}
+
+
+@seed.command("demo")
+def seed_demo():
+    """Load demo data (idempotent) and print the demo logins."""
+    logins = []
+    for rname, companies in DEMO.items():
+        reseller = db.session.execute(select(Reseller).where(Reseller.name == rname)).scalar()
+        if reseller is None:
+            reseller = create_reseller(rname, ["http://localhost:8000"])
+        slug = rname.split()[0].lower()
+        staff_email = f"staff@{slug}.example"
+        if not models.email_taken(staff_email):
+            create_user(staff_email, "reseller", DEMO_PASSWORD, reseller, "Sam", rname.split()[0])
+        logins.append((staff_email, "reseller", rname))
+        for cname, ctype, status, branded, people, rooms in companies:
+            company = db.session.execute(
+                select(Company).where(Company.reseller_id == reseller.id, Company.name_key == cname.lower())
+            ).scalar()
+            if company is None:
+                company = models.create_company(reseller.id, {"name": cname, "type": ctype, "status": status, "branded": branded})
+            contacts = []
+            for person in people:
+                first, last = person.split(" ", 1)
+                email = f"{first.lower()}.{last.lower()}@{cname.split()[0].lower()}.example"
+                contact = db.session.execute(select(Contact).where(Contact.email == email)).scalar()
+                if contact is None:
+                    contact = models.create_contact(company, {"first_name": first, "last_name": last, "email": email})
+                    contact.set_password(DEMO_PASSWORD)
+                contacts.append(contact)
+            for i, (room_name, ptype, rstatus) in enumerate(rooms):
+                room = db.session.execute(
+                    select(Room).where(Room.company_id == company.id, Room.name_key == room_name.lower())
+                ).scalar()
+                if room is None:
+                    room = models.create_room(company, {"name": room_name, "product_type": ptype, "status": rstatus})
+                    hosts = contacts if ptype == "team room" else contacts[i % len(contacts):][:1]
+                    for contact in hosts:
+                        models.link(room, contact)
+    db.session.commit()
+    click.echo("Demo data is loaded. Demo logins (password: %s):" % DEMO_PASSWORD)
+    for email, role, rname in logins:
+        click.echo(f"  {email:32} {role} of {rname}")
+    click.echo(f"  {'ann.lee@acme.example':32} contact of Acme Dental")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed)
+    app.cli.add_command(resellers)
+    app.cli.add_command(users)

@@ -1,0 +1,42 @@
+"""Configuration classes. Values are overridden from FLASK_* environment variables."""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+class Config:
+    SECRET_KEY = "dev-only-change-me"
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{BASE_DIR / 'instance' / 'portal.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Links in email are built from this, never from the request's Host header.
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_DEFAULT_SENDER = "Reseller Portal <no-reply@portal.example>"
+    MAIL_SUPPRESS_SEND = False
+    # Print outbox mail on the console (development: no SMTP server needed).
+    MAIL_CONSOLE = False
+    WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PAGE_SIZE = 25
+    MAX_PAGE_SIZE = 100
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Embed: previous secret accepted this long after a rotation.
+    EMBED_SECRET_GRACE_SECONDS = 24 * 3600
+    EMBED_TOKEN_MAX_SECONDS = 300
+    EMBED_SESSION_SECONDS = 8 * 3600
+    TEMPLATES_STRICT = True
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    MAIL_SUPPRESS_SEND = True
+    PUBLIC_URL = "http://portal.test"
+    RATELIMIT_ENABLED = True
+    RATELIMIT_LOGIN = "1000 per minute"

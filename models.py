@@ -1,0 +1,1060 @@
+"""Typed models and the domain rules of SPEC §2.
+
+Every write to companies, contacts, rooms and hosting goes through the
+functions at the bottom of this module (create/update/delete/link...), so the
+rules, the audit trail and (later) the trash live in one place. Views catch
+RuleError and show its message next to the named field.
+
+Tenant scoping: the Scope in effect (see ``scope_for`` and ``_apply_scope``)
+filters every ORM SELECT of a tenant model by one ``with_loader_criteria``
+hook, so no view can forget it.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from flask import g, has_request_context
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    event,
+    func,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, with_loader_criteria
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from extensions import db
+
+COMPANY_TYPES = ("Reseller", "Business", "Education", "Healthcare", "Government", "Non-profit")
+CUSTOMER_STATUSES = ("prospect", "customer")
+PRODUCT_TYPES = ("personal room", "team room")
+ROOM_STATUSES = ("demo", "trial", "paid subscriber")
+CONTACT_STATES = ("live", "suspended")
+STORED_ROLES = ("administrator", "reseller", "owner")
+NAME_MAX = 120
+EXPIRING_SOON_DAYS = 7
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+class RuleError(Exception):
+    """A domain rule blocked an action. ``field`` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None, status: int = 422):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+def _enum_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+# ---------------------------------------------------------------- models
+
+
+class Reseller(db.Model):
+    __tablename__ = "resellers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    trial_days: Mapped[int] = mapped_column(Integer, default=14)
+    demo_days: Mapped[int] = mapped_column(Integer, default=7)
+    brand_color: Mapped[str] = mapped_column(String(7), default="#2f6fde")
+    logo_url: Mapped[str | None] = mapped_column(String(500))
+    # Allowed partner origins for the embed, one per line.
+    embed_origins: Mapped[str] = mapped_column(Text, default="")
+    embed_secret: Mapped[str] = mapped_column(String(100), default=lambda: secrets.token_urlsafe(32))
+    embed_secret_previous: Mapped[str | None] = mapped_column(String(100))
+    embed_secret_rotated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Bumped to end every embed session of this reseller at once.
+    embed_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        CheckConstraint("trial_days BETWEEN 1 AND 365", name="trial_days_range"),
+        CheckConstraint("demo_days BETWEEN 1 AND 365", name="demo_days_range"),
+    )
+
+    @property
+    def origins(self) -> list[str]:
+        return [o for o in (self.embed_origins or "").split() if o]
+
+    @property
+    def own_company(self) -> "Company | None":
+        return db.session.execute(
+            select(Company).where(Company.reseller_id == self.id, Company.type == "Reseller")
+        ).scalars().first()
+
+
+class Company(db.Model):
+    __tablename__ = "companies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    # lower-cased name: backs the case-insensitive unique rule and search.
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX))
+    type: Mapped[str] = mapped_column(String(20), default="Business")
+    status: Mapped[str] = mapped_column(String(20), default="prospect")
+    branded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    reseller: Mapped[Reseller] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("reseller_id", "name_key"),
+        _enum_check("type", COMPANY_TYPES, "type_known"),
+        _enum_check("status", CUSTOMER_STATUSES, "status_known"),
+        CheckConstraint("length(name) BETWEEN 1 AND 120", name="name_length"),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(UserMixin, db.Model):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Both null only for administrators (vendor staff belong to no company).
+    reseller_id: Mapped[int | None] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    first_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    last_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    # Stored roles, space separated and sorted ("owner reseller"). Host is derived from hosting.
+    role_names: Mapped[str] = mapped_column(String(60), default="")
+    state: Mapped[str] = mapped_column(String(10), default="live")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Bumped to end every other session of this contact (password set, suspend).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    company: Mapped[Company | None] = relationship()
+    reseller: Mapped[Reseller | None] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("id", "company_id"),
+        _enum_check("state", CONTACT_STATES, "state_known"),
+        CheckConstraint(
+            "(company_id IS NOT NULL AND reseller_id IS NOT NULL) OR role_names = 'administrator'",
+            name="company_unless_admin",
+        ),
+    )
+
+    # -- roles
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.role_names.split())
+
+    @roles.setter
+    def roles(self, value) -> None:
+        unknown = set(value) - set(STORED_ROLES)
+        if unknown:
+            raise RuleError(f"Unknown role: {', '.join(sorted(unknown))}.", "roles")
+        self.role_names = " ".join(sorted(set(value)))
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def __str__(self) -> str:
+        return self.name
+
+    # -- login
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: suspended contacts cannot log in
+        return self.state == "live"
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+
+class Room(db.Model):
+    __tablename__ = "rooms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX), index=True)
+    product_type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    end_date: Mapped[date | None] = mapped_column(Date, index=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    max_participants: Mapped[int] = mapped_column(Integer, default=25)
+    pin: Mapped[str | None] = mapped_column(String(10))
+    lobby: Mapped[bool] = mapped_column(Boolean, default=False)
+    recording: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    company: Mapped[Company] = relationship()
+    hostings: Mapped[list["Hosting"]] = relationship(
+        back_populates="room", order_by="Hosting.linked_at, Hosting.id", passive_deletes=True
+    )
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("id", "company_id", "product_type"),
+        _enum_check("product_type", PRODUCT_TYPES, "product_type_known"),
+        _enum_check("status", ROOM_STATUSES, "status_known"),
+        CheckConstraint("status = 'paid subscriber' OR end_date IS NOT NULL", name="end_date_unless_paid"),
+        CheckConstraint("max_participants BETWEEN 2 AND 1000", name="max_participants_range"),
+        CheckConstraint("length(name) BETWEEN 1 AND 120", name="name_length"),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_live(self) -> bool:
+        return not self.suspended and (
+            self.status == "paid subscriber" or (self.end_date is not None and self.end_date >= today())
+        )
+
+    @property
+    def days_left(self) -> int | None:
+        if self.status == "paid subscriber" or self.end_date is None:
+            return None
+        return (self.end_date - today()).days
+
+    @property
+    def expiring_soon(self) -> bool:
+        left = self.days_left
+        return left is not None and 0 <= left <= EXPIRING_SOON_DAYS
+
+    @property
+    def owner(self) -> "Contact | None":
+        return next((h.contact for h in self.hostings if h.is_owner), None)
+
+    @classmethod
+    def live_clause(cls):
+        return and_(
+            cls.suspended.is_(False),
+            or_(cls.status == "paid subscriber", cls.end_date >= today()),
+        )
+
+
+class Hosting(db.Model):
+    """Links a contact to a room: the contact is a Host of it.
+
+    company_id and room_type are copies that let the database itself enforce
+    "same company" (composite foreign keys) and "a personal room has at most
+    one Host" (a partial unique index).
+    """
+
+    __tablename__ = "hostings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(Integer)
+    room_id: Mapped[int] = mapped_column(Integer)
+    contact_id: Mapped[int] = mapped_column(Integer, index=True)
+    room_type: Mapped[str] = mapped_column(String(20))
+    is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    linked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    room: Mapped[Room] = relationship(back_populates="hostings", foreign_keys=[room_id], primaryjoin="Hosting.room_id == Room.id")
+    contact: Mapped[Contact] = relationship(foreign_keys=[contact_id], primaryjoin="Hosting.contact_id == Contact.id")
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["room_id", "company_id", "room_type"],
+            ["rooms.id", "rooms.company_id", "rooms.product_type"],
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+            name="fk_hostings_room_same_company",
+        ),
+        ForeignKeyConstraint(
+            ["contact_id", "company_id"],
+            ["contacts.id", "contacts.company_id"],
+            ondelete="CASCADE",
+            name="fk_hostings_contact_same_company",
+        ),
+        UniqueConstraint("room_id", "contact_id"),
+        Index("uq_hostings_one_owner", "room_id", unique=True,
+              sqlite_where=text("is_owner"), postgresql_where=text("is_owner")),
+        Index("uq_hostings_one_personal_host", "room_id", unique=True,
+              sqlite_where=text("room_type = 'personal room'"),
+              postgresql_where=text("room_type = 'personal room'")),
+    )
+
+
+class AuditEvent(db.Model):
+    """Who did what, when, and what changed from what to what."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    reseller_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    changes: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class OutboxMessage(db.Model):
+    """Mail written in the same transaction as the change; delivered after commit."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipients: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PasswordToken(db.Model):
+    """Single-use password link. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "password_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # welcome | reset
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class EmbedTokenUse(db.Model):
+    """jti of every embed sign-in token used, kept until the token expires."""
+
+    __tablename__ = "embed_token_uses"
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+# ---------------------------------------------------------------- scoping
+
+TENANT_MODELS = (Company, Contact, Room, Hosting)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the signed-in person may see. ``everything`` is the administrator's."""
+
+    reseller_id: int | None = None
+    company_id: int | None = None
+    everything: bool = False
+
+
+DENY = Scope(reseller_id=-1, company_id=-1)
+
+
+def scope_for(user) -> Scope:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return DENY
+    if user.has_role("administrator"):
+        return Scope(everything=True)
+    if user.has_role("reseller"):
+        return Scope(reseller_id=user.reseller_id)
+    return Scope(reseller_id=user.reseller_id, company_id=user.company_id)
+
+
+def current_scope() -> Scope | None:
+    """The scope of this request; outside a request (CLI, tests' setup) nothing is filtered."""
+    if not has_request_context():
+        return None
+    return g.get("scope", DENY)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_scope(state) -> None:
+    if not state.is_select or state.execution_options.get("unscoped"):
+        return
+    scope = current_scope()
+    if scope is None or scope.everything:
+        return
+    rid, cid = scope.reseller_id, scope.company_id
+    opts = [
+        with_loader_criteria(model, lambda cls: cls.reseller_id == rid, include_aliases=True)
+        for model in TENANT_MODELS
+    ]
+    if cid is not None:
+        opts.append(with_loader_criteria(Company, lambda cls: cls.id == cid, include_aliases=True))
+        opts += [
+            with_loader_criteria(model, lambda cls: cls.company_id == cid, include_aliases=True)
+            for model in (Contact, Room, Hosting)
+        ]
+    state.statement = state.statement.options(*opts)
+
+
+def get_or_404(model, ident):
+    """The scoped object with this id, or 404. Never Session.get (it skips the scope)."""
+    from flask import abort
+
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    obj = db.session.execute(select(model).where(model.id == ident)).scalar_one_or_none()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+# ---------------------------------------------------------------- audit and changes
+
+
+def _actor_id() -> int | None:
+    if has_request_context():
+        from flask_login import current_user
+
+        if current_user and current_user.is_authenticated:
+            return current_user.id
+    return None
+
+
+def _plain(value):
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def audit(action: str, obj, summary: str = "", changes: dict | None = None) -> None:
+    db.session.add(
+        AuditEvent(
+            actor_id=_actor_id(),
+            reseller_id=getattr(obj, "reseller_id", None) if not isinstance(obj, Reseller) else obj.id,
+            action=action,
+            object_type=type(obj).__name__,
+            object_id=obj.id,
+            summary=summary[:300],
+            changes=json.dumps(changes or {}, default=str),
+        )
+    )
+
+
+def apply_changes(obj, data: dict) -> dict:
+    """Set fields on obj and return {field: [old, new]} for the ones that changed."""
+    diff = {}
+    for key, value in data.items():
+        old = getattr(obj, key)
+        if old != value:
+            diff[key] = [_plain(old), _plain(value)]
+            setattr(obj, key, value)
+    return diff
+
+
+def check_version(obj, submitted) -> None:
+    """Optimistic locking: a stale form answers 409 and says what changed."""
+    if submitted in (None, ""):
+        return
+    try:
+        submitted = int(submitted)
+    except (TypeError, ValueError):
+        raise RuleError("This form is out of date. Reload and try again.", status=409)
+    if submitted != obj.version:
+        raise RuleError(
+            f"{type(obj).__name__} “{obj}” was changed by someone else while you were editing. "
+            "Reload to see the current values, then make your change again.",
+            status=409,
+        )
+
+
+# ---------------------------------------------------------------- validation helpers
+
+
+def clean_name(value: str | None, field: str = "name", label: str = "Name") -> str:
+    value = (value or "").strip()
+    if not value:
+        raise RuleError(f"{label} is required.", field)
+    if len(value) > NAME_MAX:
+        raise RuleError(f"{label} must be at most {NAME_MAX} characters (it has {len(value)}).", field)
+    return value
+
+
+def clean_choice(value: str | None, choices: tuple[str, ...], field: str, label: str) -> str:
+    if value not in choices:
+        raise RuleError(f"{label} must be one of: {', '.join(choices)}.", field)
+    return value
+
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_email(value: str | None) -> str:
+    value = (value or "").strip().lower()
+    if not value:
+        raise RuleError("Email is required.", "email")
+    if len(value) > 254 or not EMAIL_RE.match(value):
+        raise RuleError("Enter a valid email address, like name@example.com.", "email")
+    return value
+
+
+# ---------------------------------------------------------------- companies
+
+
+def company_name_taken(reseller_id: int, name: str, exclude_id: int | None = None) -> bool:
+    stmt = select(Company.id).where(Company.reseller_id == reseller_id, Company.name_key == name.lower())
+    if exclude_id:
+        stmt = stmt.where(Company.id != exclude_id)
+    return db.session.execute(stmt.execution_options(unscoped=True)).first() is not None
+
+
+def _company_fields(data: dict, reseller_id: int, exclude_id: int | None = None) -> dict:
+    name = clean_name(data.get("name"))
+    if company_name_taken(reseller_id, name, exclude_id):
+        raise RuleError(f"A company named “{name}” already exists (names ignore case).", "name")
+    return {
+        "name": name,
+        "name_key": name.lower(),
+        "type": clean_choice(data.get("type"), COMPANY_TYPES, "type", "Type"),
+        "status": clean_choice(data.get("status"), CUSTOMER_STATUSES, "status", "Customer status"),
+        "branded": bool(data.get("branded")),
+    }
+
+
+def create_company(reseller_id: int, data: dict) -> Company:
+    fields = _company_fields(data, reseller_id)
+    if fields["type"] == "Reseller":
+        raise RuleError("Only the reseller's own company has type Reseller.", "type")
+    company = Company(reseller_id=reseller_id, **fields)
+    db.session.add(company)
+    db.session.flush()
+    audit("create", company, f"Created company {company.name}")
+    return company
+
+
+def update_company(company: Company, data: dict) -> Company:
+    fields = _company_fields(data, company.reseller_id, company.id)
+    if (fields["type"] == "Reseller") != (company.type == "Reseller"):
+        raise RuleError("The type Reseller belongs to the reseller's own company and cannot be changed.", "type")
+    diff = apply_changes(company, fields)
+    diff.pop("name_key", None)
+    if diff:
+        db.session.flush()
+        audit("update", company, f"Edited company {company.name}", diff)
+    return company
+
+
+def company_counts(company_ids) -> dict[int, dict]:
+    """Live contacts, live rooms, all contacts and all rooms per company, by aggregate queries."""
+    ids = list(company_ids)
+    out = {i: {"live_contacts": 0, "live_rooms": 0, "contacts": 0, "rooms": 0} for i in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(Contact.company_id, func.count(), func.sum(case_when(Contact.state == "live")))
+        .where(Contact.company_id.in_(ids))
+        .group_by(Contact.company_id)
+    )
+    for cid, total, live in rows:
+        out[cid]["contacts"], out[cid]["live_contacts"] = total, int(live or 0)
+    rows = db.session.execute(
+        select(Room.company_id, func.count(), func.sum(case_when(Room.live_clause())))
+        .where(Room.company_id.in_(ids))
+        .group_by(Room.company_id)
+    )
+    for cid, total, live in rows:
+        out[cid]["rooms"], out[cid]["live_rooms"] = total, int(live or 0)
+    return out
+
+
+def case_when(cond):
+    from sqlalchemy import case
+
+    return case((cond, 1), else_=0)
+
+
+def company_delete_impact(company: Company) -> dict:
+    counts = company_counts([company.id])[company.id]
+    return {"contacts": counts["contacts"], "rooms": counts["rooms"]}
+
+
+def describe_impact(impact: dict) -> str:
+    parts = []
+    for key, noun in (("contacts", "contact"), ("rooms", "room"), ("hosts", "host link")):
+        n = impact.get(key)
+        if n is not None:
+            parts.append(f"{n} {noun}{'' if n == 1 else 's'}")
+    return " and ".join(parts) if parts else "nothing else"
+
+
+def delete_company(company: Company) -> dict:
+    if company.type == "Reseller":
+        raise RuleError("The reseller's own company cannot be deleted.")
+    impact = company_delete_impact(company)
+    audit("delete", company, f"Deleted company {company.name} with {describe_impact(impact)}", impact)
+    # Children first, so the same code works whether or not the database cascades.
+    db.session.execute(Hosting.__table__.delete().where(Hosting.company_id == company.id))
+    db.session.execute(Room.__table__.delete().where(Room.company_id == company.id))
+    db.session.execute(Contact.__table__.delete().where(Contact.company_id == company.id))
+    db.session.delete(company)
+    db.session.flush()
+    return impact
+
+
+# ---------------------------------------------------------------- contacts
+
+
+def email_taken(email: str, exclude_id: int | None = None) -> bool:
+    stmt = select(Contact.id).where(Contact.email == email)
+    if exclude_id:
+        stmt = stmt.where(Contact.id != exclude_id)
+    return db.session.execute(stmt.execution_options(unscoped=True)).first() is not None
+
+
+def _contact_fields(data: dict, exclude_id: int | None = None) -> dict:
+    email = clean_email(data.get("email"))
+    if email_taken(email, exclude_id):
+        raise RuleError(f"The email {email} is already in use (emails are the login, so they are unique).", "email")
+    phone = (data.get("phone") or "").strip() or None
+    if phone and not re.fullmatch(r"[0-9+()\-. ]{3,40}", phone):
+        raise RuleError("Phone may contain digits, spaces and + ( ) - . only.", "phone")
+    return {
+        "first_name": clean_name(data.get("first_name"), "first_name", "First name"),
+        "last_name": clean_name(data.get("last_name"), "last_name", "Last name"),
+        "email": email,
+        "phone": phone,
+    }
+
+
+def create_contact(company: Company, data: dict, roles=()) -> Contact:
+    contact = Contact(company_id=company.id, reseller_id=company.reseller_id, state="live", **_contact_fields(data))
+    contact.roles = roles
+    db.session.add(contact)
+    db.session.flush()
+    audit("create", contact, f"Created contact {contact.name} in {company.name}")
+    return contact
+
+
+def update_contact(contact: Contact, data: dict) -> Contact:
+    fields = _contact_fields(data, contact.id)
+    if "state" in data:
+        fields["state"] = clean_choice(data.get("state"), CONTACT_STATES, "state", "State")
+    diff = apply_changes(contact, fields)
+    if diff:
+        if "state" in diff and contact.state == "suspended":
+            contact.session_epoch += 1
+        db.session.flush()
+        audit("update", contact, f"Edited contact {contact.name}", diff)
+    return contact
+
+
+def contact_rooms(contact: Contact) -> list[Room]:
+    return list(
+        db.session.execute(
+            select(Room).join(Hosting, Hosting.room_id == Room.id).where(Hosting.contact_id == contact.id).order_by(Room.name_key)
+        ).scalars()
+    )
+
+
+def change_company_impact(contact: Contact, company: Company) -> list[Room]:
+    """The room links that Change company removes: every link in the old company."""
+    if company.id == contact.company_id:
+        return []
+    return contact_rooms(contact)
+
+
+def change_company(contact: Contact, company: Company) -> list[Room]:
+    if company.reseller_id != contact.reseller_id:
+        raise RuleError("A contact can only move to another company of the same reseller.", "company_id", 404)
+    if company.id == contact.company_id:
+        raise RuleError(f"{contact.name} is already in {company.name}.", "company_id")
+    if contact.has_role("reseller") and company.type != "Reseller":
+        raise RuleError("Reseller staff belong to the reseller's own company.", "company_id")
+    removed = change_company_impact(contact, company)
+    for room in removed:
+        _unlink(room, contact)
+    db.session.flush()
+    old = contact.company
+    contact.company_id = company.id
+    db.session.flush()
+    audit(
+        "change_company",
+        contact,
+        f"Moved {contact.name} from {old.name} to {company.name}",
+        {"company": [old.name, company.name], "unlinked_rooms": [r.name for r in removed]},
+    )
+    return removed
+
+
+def contact_delete_impact(contact: Contact) -> dict:
+    n = db.session.execute(select(func.count()).select_from(Hosting).where(Hosting.contact_id == contact.id)).scalar()
+    return {"hosts": n}
+
+
+def delete_contact(contact: Contact) -> dict:
+    if contact.has_role("reseller") and _last_reseller_user(contact):
+        raise RuleError("This is the reseller's last reseller user, so it cannot be deleted.")
+    impact = contact_delete_impact(contact)
+    for room in contact_rooms(contact):
+        _unlink(room, contact)
+    audit("delete", contact, f"Deleted contact {contact.name}", impact)
+    db.session.delete(contact)
+    db.session.flush()
+    return impact
+
+
+def _last_reseller_user(contact: Contact) -> bool:
+    others = db.session.execute(
+        select(func.count()).select_from(Contact).where(
+            Contact.reseller_id == contact.reseller_id,
+            Contact.role_names.contains("reseller"),
+            Contact.id != contact.id,
+        )
+    ).scalar()
+    return others == 0
+
+
+# ---------------------------------------------------------------- rooms
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def slugify(value: str) -> str:
+    value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+    value = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+    return value[:60].strip("-") or "room"
+
+
+def unique_slug(base: str, exclude_id: int | None = None) -> str:
+    candidate, n = base, 1
+    while slug_taken(candidate, exclude_id):
+        n += 1
+        candidate = f"{base[:55]}-{n}"
+    return candidate
+
+
+def slug_taken(slug: str, exclude_id: int | None = None) -> bool:
+    stmt = select(Room.id).where(Room.slug == slug)
+    if exclude_id:
+        stmt = stmt.where(Room.id != exclude_id)
+    return db.session.execute(stmt.execution_options(unscoped=True)).first() is not None
+
+
+def end_date_for(status: str, reseller: Reseller, start: date | None = None) -> date | None:
+    start = start or today()
+    if status == "trial":
+        return start + timedelta(days=reseller.trial_days)
+    if status == "demo":
+        return start + timedelta(days=reseller.demo_days)
+    return None
+
+
+def _int_field(value, field: str, label: str, lo: int, hi: int, default: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise RuleError(f"{label} must be a whole number.", field)
+    if not lo <= n <= hi:
+        raise RuleError(f"{label} must be between {lo} and {hi}.", field)
+    return n
+
+
+def _room_fields(data: dict, room: Room | None = None) -> dict:
+    name = clean_name(data.get("name"))
+    fields = {
+        "name": name,
+        "name_key": name.lower(),
+        "product_type": clean_choice(data.get("product_type"), PRODUCT_TYPES, "product_type", "Product type"),
+        "status": clean_choice(data.get("status"), ROOM_STATUSES, "status", "Status"),
+        "max_participants": _int_field(data.get("max_participants"), "max_participants", "Max participants", 2, 1000,
+                                       room.max_participants if room else 25),
+        "lobby": bool(data.get("lobby")),
+        "recording": bool(data.get("recording")),
+        "suspended": bool(data.get("suspended")),
+    }
+    pin = (data.get("pin") or "").strip() or None
+    if pin and not re.fullmatch(r"[0-9]{4,10}", pin):
+        raise RuleError("PIN must be 4 to 10 digits, or empty for none.", "pin")
+    fields["pin"] = pin
+    slug = (data.get("slug") or "").strip().lower()
+    exclude = room.id if room else None
+    if slug:
+        if len(slug) > 60 or not SLUG_RE.match(slug):
+            raise RuleError("Meeting link may use a–z, 0–9 and single hyphens, up to 60 characters.", "slug")
+        if slug_taken(slug, exclude):
+            raise RuleError(f"The meeting link “{slug}” is taken. Choose another.", "slug")
+        fields["slug"] = slug
+    elif room is None:
+        fields["slug"] = unique_slug(slugify(name))
+    end = data.get("end_date")
+    if end not in (None, ""):
+        if isinstance(end, str):
+            try:
+                end = date.fromisoformat(end)
+            except ValueError:
+                raise RuleError("End date must be a date like 2026-12-31.", "end_date")
+        fields["end_date"] = end
+    return fields
+
+
+def create_room(company: Company, data: dict) -> Room:
+    fields = _room_fields(data)
+    if fields["status"] != "paid subscriber" and "end_date" not in fields:
+        fields["end_date"] = end_date_for(fields["status"], company.reseller)
+    if fields["status"] == "paid subscriber":
+        fields.pop("end_date", None)
+    room = Room(company_id=company.id, reseller_id=company.reseller_id, **fields)
+    db.session.add(room)
+    db.session.flush()
+    audit("create", room, f"Created {room.product_type} {room.name} in {company.name}")
+    return room
+
+
+def update_room(room: Room, data: dict) -> Room:
+    fields = _room_fields(data, room)
+    if fields["product_type"] != room.product_type and fields["product_type"] == "personal room":
+        if len(room.hostings) > 1:
+            raise RuleError(
+                f"A personal room has at most one Host, and this room has {len(room.hostings)}. "
+                "Unlink Hosts until one is left, then change the type.",
+                "product_type",
+            )
+    if fields["status"] == "paid subscriber":
+        fields["end_date"] = None
+    elif "end_date" not in fields and (room.end_date is None or fields["status"] != room.status):
+        fields["end_date"] = end_date_for(fields["status"], room.company.reseller)
+    diff = apply_changes(room, fields)
+    diff.pop("name_key", None)
+    if diff:
+        if "product_type" in diff and room.hostings:
+            # the single remaining host of a personal room is its owner
+            for h in room.hostings:
+                h.room_type = room.product_type
+            room.hostings[0].is_owner = True
+        db.session.flush()
+        audit("update", room, f"Edited room {room.name}", diff)
+    return room
+
+
+def room_delete_impact(room: Room) -> dict:
+    return {"hosts": len(room.hostings)}
+
+
+def delete_room(room: Room) -> dict:
+    impact = room_delete_impact(room)
+    audit("delete", room, f"Deleted room {room.name}", {"hosts": [h.contact.name for h in room.hostings]})
+    db.session.execute(Hosting.__table__.delete().where(Hosting.room_id == room.id))
+    db.session.delete(room)
+    db.session.flush()
+    return impact
+
+
+# ---------------------------------------------------------------- hosting
+
+
+def linkable_contacts(room: Room) -> list[Contact]:
+    """This company's live contacts who are not yet Hosts of the room."""
+    linked = select(Hosting.contact_id).where(Hosting.room_id == room.id)
+    return list(
+        db.session.execute(
+            select(Contact)
+            .where(Contact.company_id == room.company_id, Contact.id.not_in(linked))
+            .order_by(Contact.last_name, Contact.first_name)
+        ).scalars()
+    )
+
+
+def linkable_rooms(contact: Contact) -> list[Room]:
+    """Rooms of the contact's company they do not host yet (personal rooms only while free)."""
+    linked = select(Hosting.room_id).where(Hosting.contact_id == contact.id)
+    taken_personal = select(Hosting.room_id).where(Hosting.room_type == "personal room")
+    return list(
+        db.session.execute(
+            select(Room)
+            .where(Room.company_id == contact.company_id, Room.id.not_in(linked), Room.id.not_in(taken_personal))
+            .order_by(Room.name_key)
+        ).scalars()
+    )
+
+
+def link(room: Room, contact: Contact) -> Hosting:
+    if contact.company_id != room.company_id:
+        raise RuleError(
+            f"{contact.name} is a contact of {contact.company.name if contact.company else 'another company'}, "
+            f"but {room.name} belongs to {room.company.name}. A room can only be linked to contacts of its own company.",
+            "contact_id",
+        )
+    if any(h.contact_id == contact.id for h in room.hostings):
+        raise RuleError(f"{contact.name} is already a Host of {room.name}.", "contact_id")
+    if room.product_type == "personal room" and room.hostings:
+        raise RuleError(
+            f"{room.name} is a personal room and already has its Host, {room.hostings[0].contact.name}. "
+            "A personal room has at most one Host. Unlink them first, or use a team room.",
+            "contact_id",
+        )
+    hosting = Hosting(
+        reseller_id=room.reseller_id,
+        company_id=room.company_id,
+        room=room,
+        room_id=room.id,
+        contact=contact,
+        contact_id=contact.id,
+        room_type=room.product_type,
+        is_owner=not room.hostings,  # the first Host linked becomes the owner
+    )
+    db.session.add(hosting)
+    db.session.flush()
+    audit("link", room, f"Linked {contact.name} to {room.name}", {"host": [None, contact.name]})
+    return hosting
+
+
+def _unlink(room: Room, contact: Contact) -> None:
+    hosting = next((h for h in room.hostings if h.contact_id == contact.id), None)
+    if hosting is None:
+        raise RuleError(f"{contact.name} is not a Host of {room.name}.", "contact_id")
+    was_owner = hosting.is_owner
+    room.hostings.remove(hosting)
+    db.session.delete(hosting)
+    db.session.flush()
+    if was_owner and room.hostings:
+        # ownership passes to the longest-linked remaining Host
+        room.hostings[0].is_owner = True
+        db.session.flush()
+
+
+def unlink(room: Room, contact: Contact) -> Contact | None:
+    """Unlink a Host. Returns the new owner if ownership moved."""
+    was_owner = any(h.is_owner and h.contact_id == contact.id for h in room.hostings)
+    _unlink(room, contact)
+    new_owner = room.owner if was_owner else None
+    audit(
+        "unlink",
+        room,
+        f"Unlinked {contact.name} from {room.name}" + (f"; {new_owner.name} is now the owner" if new_owner else ""),
+        {"host": [contact.name, None]},
+    )
+    return new_owner
+
+
+def make_owner(room: Room, contact: Contact) -> None:
+    if room.product_type != "team room":
+        raise RuleError("Only a team room has a designated owner; a personal room's one Host edits it.")
+    target = next((h for h in room.hostings if h.contact_id == contact.id), None)
+    if target is None:
+        raise RuleError(f"{contact.name} is not a Host of {room.name}. Link them first.")
+    if target.is_owner:
+        return
+    old = room.owner
+    for h in room.hostings:
+        if h.is_owner:
+            h.is_owner = False
+    db.session.flush()  # the partial unique index allows one owner at a time
+    target.is_owner = True
+    db.session.flush()
+    audit("make_owner", room, f"{contact.name} is now the owner of {room.name}",
+          {"owner": [old.name if old else None, contact.name]})
+
+
+def give_personal_room(room: Room, contact: Contact) -> Room:
+    """Create a personal room for a team room's Host and unlink them from the team room, in one step."""
+    if room.product_type != "team room":
+        raise RuleError("Give personal room applies to a Host of a team room.")
+    if not any(h.contact_id == contact.id for h in room.hostings):
+        raise RuleError(f"{contact.name} is not a Host of {room.name}.")
+    data = {"name": f"{contact.name}'s room", "product_type": "personal room", "status": room.status}
+    personal = create_room(room.company, data)
+    if room.status != "paid subscriber":
+        personal.end_date = room.end_date
+    unlink(room, contact)
+    link(personal, contact)
+    return personal
+
+
+# ---------------------------------------------------------------- search (one function per resource)
+
+
+def _like(q: str) -> str:
+    q = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{q}%"
+
+
+def search_companies(q: str = "", type_: str | None = None, status: str | None = None):
+    stmt = select(Company)
+    if q:
+        stmt = stmt.where(Company.name_key.like(_like(q), escape="\\"))
+    if type_:
+        stmt = stmt.where(Company.type == type_)
+    if status:
+        stmt = stmt.where(Company.status == status)
+    return stmt
+
+
+def search_contacts(q: str = "", company_id: int | None = None, state: str | None = None):
+    stmt = select(Contact).join(Company, Contact.company_id == Company.id)
+    if q:
+        like = _like(q)
+        stmt = stmt.where(
+            or_(
+                func.lower(Contact.first_name + " " + Contact.last_name).like(like, escape="\\"),
+                Contact.email.like(like, escape="\\"),
+            )
+        )
+    if company_id:
+        stmt = stmt.where(Contact.company_id == company_id)
+    if state:
+        stmt = stmt.where(Contact.state == state)
+    return stmt
+
+
+def search_rooms(q: str = "", company_id: int | None = None, status: str | None = None, product_type: str | None = None):
+    stmt = select(Room).join(Company, Room.company_id == Company.id)
+    if q:
+        like = _like(q)
+        stmt = stmt.where(or_(Room.name_key.like(like, escape="\\"), Room.slug.like(like, escape="\\")))
+    if company_id:
+        stmt = stmt.where(Room.company_id == company_id)
+    if status:
+        stmt = stmt.where(Room.status == status)
+    if product_type:
+        stmt = stmt.where(Room.product_type == product_type)
+    return stmt
+
+
+def host_counts(room_ids) -> dict[int, int]:
+    ids = list(room_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Hosting.room_id, func.count()).where(Hosting.room_id.in_(ids)).group_by(Hosting.room_id)
+    )
+    return dict(rows.all())

@@ -1,0 +1,120 @@
+"""flaskr-style fixtures: app, client, htmx, auth, runner.
+
+The database is TEST_DATABASE_URL (PostgreSQL in CI's second run), else a
+SQLite file in a temporary folder. Tables are created once and emptied after
+every test. CSRF stays on: the test client signs a real token for each write.
+"""
+import hashlib
+import os
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+from app import create_app
+from config import TestConfig
+from extensions import db, limiter
+
+from . import factories
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    app = create_app(type("T", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
+    app.test_client_class = PortalClient
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+    limiter.reset()
+
+
+class PortalClient(FlaskClient):
+    """Adds a valid CSRF token to every write unless csrf=False; htmx=True sends HX-Request."""
+
+    def open(self, *args, csrf=True, htmx=False, **kwargs):
+        method = (kwargs.get("method") or "GET").upper()
+        headers = dict(kwargs.pop("headers", None) or {})
+        if htmx:
+            headers.setdefault("HX-Request", "true")
+        if csrf and method in ("POST", "PUT", "PATCH", "DELETE") and "X-CSRFToken" not in headers:
+            headers["X-CSRFToken"] = self.csrf_token()
+        kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def csrf_token(self) -> str:
+        app = self.application
+        with self.session_transaction() as sess:
+            raw = sess.get("csrf_token")
+            if raw is None:
+                raw = hashlib.sha1(os.urandom(64)).hexdigest()
+                sess["csrf_token"] = raw
+        return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email, password=factories.PASSWORD):
+        resp = self.client.post("/login", data={"email": email, "password": password})
+        assert resp.status_code in (302, 303), resp.get_data(as_text=True)[:500]
+        return resp
+
+    def logout(self):
+        return self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def world():
+    """Two resellers, each with a staff user, a company, contacts and rooms."""
+    return factories.world()
+
+
+@pytest.fixture
+def reseller_client(client, auth, world):
+    auth.login(world.a.staff.email)
+    return client
+
+
+@pytest.fixture
+def other_client(app, world):
+    """A second client, signed in as the other reseller's staff."""
+    c = app.test_client()
+    AuthActions(c).login(world.b.staff.email)
+    return c
+
+
+def page_text(resp) -> str:
+    return re.sub(r"\s+", " ", resp.get_data(as_text=True))

@@ -1,0 +1,143 @@
+"""Request helpers shared by every blueprint: the fragment renderer, list state and write responses."""
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from flask import current_app, make_response, redirect, render_template, request, url_for
+from jinja2_fragments.flask import render_block, render_blocks
+from sqlalchemy import Select
+
+from extensions import db
+from models import RuleError
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment() -> bool:
+    """A targeted htmx request gets the block; boosted requests and history restores get the page."""
+    return (
+        is_htmx()
+        and request.headers.get("HX-Boosted") != "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(template: str, block: str | list[str], status: int = 200, headers: dict | None = None, **ctx):
+    """The block (or blocks) for a targeted htmx request, the full page otherwise."""
+    if wants_fragment():
+        if isinstance(block, list):
+            body = render_blocks(template, block, **ctx)
+        else:
+            body = render_block(template, block, **ctx)
+    else:
+        body = render_template(template, **ctx)
+    resp = make_response(body, status)
+    resp.headers["Vary"] = "HX-Request"
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def done(message: str, events: list[str], fallback: str, status: int = 200, body: str = ""):
+    """Answer a successful write.
+
+    htmx: ``body`` (often empty, so an outerHTML swap removes the form or row), a toast,
+    and events that other regions listen for to refresh themselves. Plain form: 303.
+    """
+    if not is_htmx():
+        return redirect(fallback, 303)
+    resp = make_response(body, status)
+    trigger = {"toast": message}
+    trigger.update({name: True for name in events})
+    resp.headers["HX-Trigger"] = json.dumps(trigger)
+    resp.headers["Vary"] = "HX-Request"
+    return resp
+
+
+def form_error(template: str, block: str, err: RuleError, **ctx):
+    """Roll back and send the form block again with the message next to its field."""
+    db.session.rollback()
+    errors = {err.field or "_form": err.message}
+    return render(template, block, status=err.status, errors=errors, form=request.form, **ctx)
+
+
+def parse_int(value, default: int | None = None) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+class ListArgs:
+    """Parses and whitelists the list state (q, sort, filters, page) and builds every link to it."""
+
+    def __init__(self, sorts: dict, default_sort: str, filters: dict | None = None):
+        self.sorts = sorts  # public name -> column
+        self.filter_choices = filters or {}  # name -> tuple of allowed values, or int for an id
+        args = request.args
+        self.q = (args.get("q") or "").strip()[:100]
+        sort = args.get("sort") or default_sort
+        if sort.lstrip("-") not in sorts:
+            sort = default_sort
+        self.sort = sort
+        self.filters: dict[str, object] = {}
+        for name, allowed in self.filter_choices.items():
+            value = args.get(name)
+            if value in (None, ""):
+                continue
+            if allowed is int:
+                value = parse_int(value)
+                if value is not None:
+                    self.filters[name] = value
+            elif value in allowed:
+                self.filters[name] = value
+        self.page = max(1, parse_int(args.get("page"), 1))
+        cap = current_app.config["MAX_PAGE_SIZE"]
+        self.per_page = min(cap, max(1, parse_int(args.get("per_page"), current_app.config["PAGE_SIZE"])))
+
+    @property
+    def sort_key(self) -> str:
+        return self.sort.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.sort.startswith("-")
+
+    def order(self, stmt: Select, tiebreak) -> Select:
+        col = self.sorts[self.sort_key]
+        return stmt.order_by(col.desc() if self.descending else col.asc(), tiebreak.desc() if self.descending else tiebreak.asc())
+
+    def paginate(self, stmt: Select, tiebreak):
+        return db.paginate(self.order(stmt, tiebreak), page=self.page, per_page=self.per_page, error_out=False)
+
+    def params(self, **changes) -> dict:
+        params = {"q": self.q, "sort": self.sort, "page": self.page, **self.filters}
+        if self.per_page != current_app.config["PAGE_SIZE"]:
+            params["per_page"] = self.per_page
+        params.update(changes)
+        return {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
+
+    def url(self, **changes) -> str:
+        if any(k != "page" for k in changes):
+            changes.setdefault("page", 1)
+        return url_for(request.endpoint, **(request.view_args or {}), **self.params(**changes))
+
+    def sort_url(self, key: str) -> str:
+        new = f"-{key}" if self.sort == key else key
+        return self.url(sort=new)
+
+    def sort_mark(self, key: str) -> str:
+        if self.sort_key != key:
+            return ""
+        return "▼" if self.descending else "▲"
+
+    def aria_sort(self, key: str) -> str:
+        if self.sort_key != key:
+            return "none"
+        return "descending" if self.descending else "ascending"
+
+    def query_string(self, **changes) -> str:
+        return urlencode(self.params(**changes))
