@@ -29,6 +29,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("TEMPLATES_STRICT"):
         app.jinja_env.undefined = StrictUndefined
+    from permissions import can
+
+    app.jinja_env.globals["can"] = can
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).parent / "migrations"))
@@ -52,8 +55,10 @@ def create_app(config: type | dict | None = None) -> Flask:
 def register_blueprints(app: Flask) -> None:
     from blueprints import auth, companies, contacts, rooms
 
-    for bp in (auth.bp, companies.bp, contacts.bp, rooms.bp):
-        app.register_blueprint(bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(companies.bp)
+    app.register_blueprint(contacts.bp)
+    app.register_blueprint(rooms.bp)
 
 
 @event.listens_for(Engine, "connect")

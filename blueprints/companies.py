@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 import models
 from extensions import db
 from models import Company, RuleError, get_or_404
+from permissions import can
 from web import ListArgs, done, form_error, render
 
 bp = Blueprint("companies", __name__)
@@ -22,7 +23,7 @@ FILTERS = {"type": models.COMPANY_TYPES, "status": models.CUSTOMER_STATUSES}
 @bp.before_request
 @login_required
 def require_login():
-    if not (current_user.has_role("reseller") or current_user.has_role("administrator") or current_user.has_role("owner")):
+    if not can(current_user, "manage"):
         abort(404)
 
 
