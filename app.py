@@ -12,6 +12,7 @@ from jinja2_fragments.flask import render_block
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
+import mailer
 import models
 from config import Config
 from extensions import csrf, db, limiter, login, mail, migrate
@@ -29,9 +30,11 @@ def create_app(config: type | dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("TEMPLATES_STRICT"):
         app.jinja_env.undefined = StrictUndefined
-    from permissions import can
+    from permissions import can, capabilities, roles_of
 
     app.jinja_env.globals["can"] = can
+    app.jinja_env.globals["capabilities"] = capabilities
+    app.jinja_env.globals["roles_of"] = roles_of
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).parent / "migrations"))
@@ -39,6 +42,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     login.login_view = "auth.login"
     login.login_message = "Please log in to see that page."
     mail.init_app(app)
+    mailer.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
 
@@ -53,12 +57,23 @@ def create_app(config: type | dict | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import auth, companies, contacts, rooms
+    from blueprints import account, auth, companies, contacts, rooms
 
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(companies.bp)
     app.register_blueprint(contacts.bp)
     app.register_blueprint(rooms.bp)
+
+    from blueprints import admin, dashboard, people, resellers
+
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(people.bp)
+    app.register_blueprint(resellers.bp)
+    app.register_blueprint(admin.bp)
+    from blueprints import embed
+
+    app.register_blueprint(embed.bp)  # also installs embed.EmbedSessionInterface (header or partitioned-cookie sessions)
 
 
 @event.listens_for(Engine, "connect")
@@ -101,6 +116,9 @@ def register_hooks(app: Flask) -> None:
     def set_scope():
         g.csp_nonce = secrets.token_urlsafe(16)
         g.scope = models.scope_for(current_user)
+        from blueprints.people import apply_view_as
+
+        apply_view_as()  # an active "view as" switches the user and scope to the target, read-only
 
     @app.after_request
     def security_headers(resp):
@@ -154,7 +172,15 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(e):
-        return page(429, "Too many attempts", f"Too many attempts. Try again in a minute ({e.description}).")
+        import time
+
+        from flask import make_response
+
+        limit = limiter.current_limit
+        wait = max(1, int(limit.reset_at - time.time())) if limit else 60
+        resp = make_response(page(429, "Too many attempts", f"Too many attempts. Try again in {wait} seconds."))
+        resp.headers["Retry-After"] = str(wait)
+        return resp
 
     @app.errorhandler(500)
     def server_error(_e):

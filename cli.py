@@ -15,6 +15,7 @@ from models import Company, Contact, Reseller, Room
 seed = AppGroup("seed", help="Load demo or benchmark data.")
 resellers = AppGroup("resellers", help="Manage resellers (tenants).")
 users = AppGroup("users", help="Manage administrator and reseller users.")
+mail_cli = AppGroup("mail", help="Deliver the outbox.")
 
 DEMO_PASSWORD = "demo-password"
 
@@ -34,7 +35,7 @@ def create_reseller(name: str, origins: list[str] = ()) -> Reseller:
     return reseller
 
 
-def create_user(email: str, role: str, password: str, reseller: Reseller | None, first="", last="",
+def create_user(email: str, role: str, password: str | None, reseller: Reseller | None, first="", last="",
                 hashed: str | None = None) -> Contact:
     if role == "administrator":
         user = Contact(first_name=first or "Admin", last_name=last or "", email=models.clean_email(email), state="live")
@@ -52,7 +53,7 @@ def create_user(email: str, role: str, password: str, reseller: Reseller | None,
     user.roles = {role}
     if hashed:
         user.password_hash = hashed
-    else:
+    elif password:  # None: no password yet; the welcome email's link sets it
         user.set_password(password)
     db.session.flush()
     return user
@@ -152,14 +153,35 @@ def seed_demo():
                     hosts = contacts if ptype == "team room" else contacts[i % len(contacts):][:1]
                     for contact in hosts:
                         models.link(room, contact)
+    if not models.email_taken("admin@portal.example"):
+        create_user("admin@portal.example", "administrator", DEMO_PASSWORD, None, "Ada", "Admin")
+    owner = db.session.execute(select(Contact).where(Contact.email == "bob.ray@acme.example")).scalar()
+    if owner is not None and not owner.has_role("owner"):
+        models.set_roles(owner, owner.roles | {"owner"})
     db.session.commit()
     click.echo("Demo data is loaded. Demo logins (password: %s):" % DEMO_PASSWORD)
+    click.echo(f"  {'admin@portal.example':32} administrator")
     for email, role, rname in logins:
         click.echo(f"  {email:32} {role} of {rname}")
-    click.echo(f"  {'ann.lee@acme.example':32} contact of Acme Dental")
+    click.echo(f"  {'bob.ray@acme.example':32} owner of Acme Dental")
+    click.echo(f"  {'ann.lee@acme.example':32} contact of Acme Dental (host: My rooms)")
+
+
+@mail_cli.command("send-pending")
+@click.option("--batch", default=100, show_default=True, help="Messages claimed per round.")
+def mail_send_pending(batch):
+    """Deliver all due mail; failures are retried on a later run, with back-off."""
+    import mailer
+    from flask import current_app
+
+    sent, failed, pending = mailer.deliver_all(current_app._get_current_object(), batch)
+    click.echo(f"Sent {sent}, failed {failed}; {pending} still pending.")
+    if failed:
+        sys.exit(1)
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(seed)
     app.cli.add_command(resellers)
     app.cli.add_command(users)
+    app.cli.add_command(mail_cli)

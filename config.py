@@ -24,6 +24,7 @@ class Config:
     MAX_PAGE_SIZE = 100
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_FORGOT = "5 per minute"
     RATELIMIT_HEADERS_ENABLED = True
     # Embed: previous secret accepted this long after a rotation.
     EMBED_SECRET_GRACE_SECONDS = 24 * 3600
@@ -40,3 +41,4 @@ class TestConfig(Config):
     PUBLIC_URL = "http://portal.test"
     RATELIMIT_ENABLED = True
     RATELIMIT_LOGIN = "1000 per minute"
+    RATELIMIT_FORGOT = "1000 per minute"

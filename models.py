@@ -11,6 +11,7 @@ hook, so no view can forget it.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -260,6 +261,18 @@ class Room(db.Model):
         return left is not None and 0 <= left <= EXPIRING_SOON_DAYS
 
     @property
+    def days_left_label(self) -> str:
+        """"12 days left", "1 day left", "ends today", "ended", or "" for a room without an end date."""
+        left = self.days_left
+        if left is None:
+            return ""
+        if left < 0:
+            return "ended"
+        if left == 0:
+            return "ends today"
+        return f"{left} day{'' if left == 1 else 's'} left"
+
+    @property
     def owner(self) -> "Contact | None":
         return next((h.contact for h in self.hostings if h.is_owner), None)
 
@@ -444,6 +457,9 @@ def _actor_id() -> int | None:
     if has_request_context():
         from flask_login import current_user
 
+        real = g.get("real_user")  # "view as": the person acting, not the one viewed
+        if real is not None:
+            return real.id
         if current_user and current_user.is_authenticated:
             return current_user.id
     return None
@@ -660,6 +676,7 @@ def create_contact(company: Company, data: dict, roles=()) -> Contact:
     db.session.add(contact)
     db.session.flush()
     audit("create", contact, f"Created contact {contact.name} in {company.name}")
+    send_password_link(contact, "welcome")
     return contact
 
 
@@ -667,6 +684,8 @@ def update_contact(contact: Contact, data: dict) -> Contact:
     fields = _contact_fields(data, contact.id)
     if "state" in data:
         fields["state"] = clean_choice(data.get("state"), CONTACT_STATES, "state", "State")
+        if fields["state"] == "suspended" and contact.state != "suspended" and contact.id == _actor_id():
+            raise RuleError("You cannot suspend your own account; it would sign you out.", "state")
     diff = apply_changes(contact, fields)
     if diff:
         if "state" in diff and contact.state == "suspended":
@@ -684,6 +703,23 @@ def contact_rooms(contact: Contact) -> list[Room]:
     )
 
 
+def rooms_by_contact(contact_ids) -> dict[int, list[tuple[Room, bool]]]:
+    """The rooms each contact hosts, with their owner flag, in one query (for a page of contacts)."""
+    ids = list(contact_ids)
+    out: dict[int, list[tuple[Room, bool]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(Hosting.contact_id, Hosting.is_owner, Room)
+        .join(Room, Hosting.room_id == Room.id)
+        .where(Hosting.contact_id.in_(ids))
+        .order_by(Room.name_key, Room.id)
+    )
+    for contact_id, is_owner, room in rows:
+        out[contact_id].append((room, is_owner))
+    return out
+
+
 def change_company_impact(contact: Contact, company: Company) -> list[Room]:
     """The room links that Change company removes: every link in the old company."""
     if company.id == contact.company_id:
@@ -691,13 +727,18 @@ def change_company_impact(contact: Contact, company: Company) -> list[Room]:
     return contact_rooms(contact)
 
 
-def change_company(contact: Contact, company: Company) -> list[Room]:
+def change_company_check(contact: Contact, company: Company) -> None:
+    """Raise RuleError when the contact cannot move there (also shown before the move is confirmed)."""
     if company.reseller_id != contact.reseller_id:
         raise RuleError("A contact can only move to another company of the same reseller.", "company_id", 404)
     if company.id == contact.company_id:
         raise RuleError(f"{contact.name} is already in {company.name}.", "company_id")
     if contact.has_role("reseller") and company.type != "Reseller":
         raise RuleError("Reseller staff belong to the reseller's own company.", "company_id")
+
+
+def change_company(contact: Contact, company: Company) -> list[Room]:
+    change_company_check(contact, company)
     removed = change_company_impact(contact, company)
     for room in removed:
         _unlink(room, contact)
@@ -719,9 +760,19 @@ def contact_delete_impact(contact: Contact) -> dict:
     return {"hosts": n}
 
 
-def delete_contact(contact: Contact) -> dict:
+def contact_delete_blocker(contact: Contact) -> str | None:
+    """Why this contact cannot be deleted, or None. Shown on the confirm step and enforced on delete."""
     if contact.has_role("reseller") and _last_reseller_user(contact):
-        raise RuleError("This is the reseller's last reseller user, so it cannot be deleted.")
+        return "This is the reseller's last reseller user, so it cannot be deleted."
+    if contact.id == _actor_id():
+        return "You cannot delete your own account while you are signed in with it."
+    return None
+
+
+def delete_contact(contact: Contact) -> dict:
+    blocker = contact_delete_blocker(contact)
+    if blocker:
+        raise RuleError(blocker)
     impact = contact_delete_impact(contact)
     for room in contact_rooms(contact):
         _unlink(room, contact)
@@ -740,6 +791,32 @@ def _last_reseller_user(contact: Contact) -> bool:
         )
     ).scalar()
     return others == 0
+
+
+def set_roles(contact: Contact, roles) -> Contact:
+    """Give or take stored roles (Host is derived from hosting). Used to raise a Host to Owner and back."""
+    new = frozenset(roles)
+    old = contact.roles
+    if ("administrator" in new) != ("administrator" in old):
+        raise RuleError("The administrator role is given on the command line only.", "roles")
+    company = contact.company
+    if "owner" in new - old and (company is None or company.type == "Reseller"):
+        raise RuleError(
+            "The Owner role is for a contact of a customer company. Reseller staff already manage every company.",
+            "roles",
+        )
+    if "reseller" in new - old and (company is None or company.type != "Reseller"):
+        raise RuleError("Only contacts of the reseller's own company can be reseller users.", "roles")
+    if "reseller" in old - new and _last_reseller_user(contact):
+        raise RuleError("This is the reseller's last reseller user, so the reseller role stays.", "roles")
+    if new == old:
+        return contact
+    contact.roles = new
+    db.session.flush()
+    names = lambda rs: ", ".join(sorted(rs)) or "host only"  # noqa: E731
+    audit("roles", contact, f"Roles of {contact.name}: {names(old)} → {names(new)}",
+          {"roles": [sorted(old), sorted(new)]})
+    return contact
 
 
 # ---------------------------------------------------------------- rooms
@@ -823,6 +900,9 @@ def _room_fields(data: dict, room: Room | None = None) -> dict:
                 end = date.fromisoformat(end)
             except ValueError:
                 raise RuleError("End date must be a date like 2026-12-31.", "end_date")
+        start = room.created_at.date() if room is not None and room.created_at else today()
+        if end < start:
+            raise RuleError(f"End date cannot be before the room was created ({start.isoformat()}).", "end_date")
         fields["end_date"] = end
     return fields
 
@@ -866,6 +946,19 @@ def update_room(room: Room, data: dict) -> Room:
     return room
 
 
+ROOM_SETTINGS = ("slug", "max_participants", "pin", "lobby", "recording")
+
+
+def update_room_settings(room: Room, data: dict) -> Room:
+    """Only the room's settings (what a Host who may edit the room changes); the rest stays as it is."""
+    current = {"name": room.name, "product_type": room.product_type, "status": room.status,
+               "suspended": room.suspended}
+    settings = {key: data.get(key) for key in ROOM_SETTINGS}
+    if not settings["slug"]:
+        settings["slug"] = room.slug
+    return update_room(room, {**current, **settings})
+
+
 def room_delete_impact(room: Room) -> dict:
     return {"hosts": len(room.hostings)}
 
@@ -873,7 +966,11 @@ def room_delete_impact(room: Room) -> dict:
 def delete_room(room: Room) -> dict:
     impact = room_delete_impact(room)
     audit("delete", room, f"Deleted room {room.name}", {"hosts": [h.contact.name for h in room.hostings]})
-    db.session.execute(Hosting.__table__.delete().where(Hosting.room_id == room.id))
+    # Through the ORM: the loaded Hosting objects would otherwise be "orphaned" and
+    # nulled on flush (StaleDataError once a Core delete has removed their rows).
+    for hosting in list(room.hostings):
+        db.session.delete(hosting)
+    db.session.flush()
     db.session.delete(room)
     db.session.flush()
     return impact
@@ -883,7 +980,7 @@ def delete_room(room: Room) -> dict:
 
 
 def linkable_contacts(room: Room) -> list[Contact]:
-    """This company's live contacts who are not yet Hosts of the room."""
+    """This company's contacts who are not yet Hosts of the room (SPEC §3.5; link() refuses nobody else)."""
     linked = select(Hosting.contact_id).where(Hosting.room_id == room.id)
     return list(
         db.session.execute(
@@ -991,13 +1088,256 @@ def give_personal_room(room: Room, contact: Contact) -> Room:
         raise RuleError("Give personal room applies to a Host of a team room.")
     if not any(h.contact_id == contact.id for h in room.hostings):
         raise RuleError(f"{contact.name} is not a Host of {room.name}.")
-    data = {"name": f"{contact.name}'s room", "product_type": "personal room", "status": room.status}
+    name = f"{contact.name}'s room"
+    if len(name) > NAME_MAX:
+        name = f"{contact.name[:NAME_MAX - 7].rstrip()}'s room"
+    data = {"name": name, "product_type": "personal room", "status": room.status}
     personal = create_room(room.company, data)
     if room.status != "paid subscriber":
         personal.end_date = room.end_date
     unlink(room, contact)
     link(personal, contact)
     return personal
+
+
+# ---------------------------------------------------------------- resellers (tenants)
+
+HEX_COLOR_RE = re.compile(r"^#[0-9a-f]{6}$")
+HOST_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+DEV_HOSTS = ("localhost", "127.0.0.1")
+MAX_ORIGINS = 50
+
+
+def _origin(entry: str) -> str:
+    """The normalised origin for one entry, or ValueError saying why it is not allowed."""
+    from urllib.parse import urlsplit
+
+    if "*" in entry:
+        raise ValueError("wildcards are not allowed; list each host exactly")
+    scheme, sep, rest = entry.partition("://")
+    scheme = scheme.lower()
+    if not sep:
+        raise ValueError("it needs a scheme, like https://partner.example")
+    if scheme not in ("https", "http"):
+        raise ValueError("only https origins are allowed")
+    rest = rest[:-1] if rest.endswith("/") else rest
+    if any(c in rest for c in "/?#@\\"):
+        raise ValueError("an origin is only scheme, host and port: no path, query, fragment or user")
+    try:
+        parts = urlsplit(f"{scheme}://{rest}")
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or rest.endswith(":"):
+        raise ValueError("the port must be a number from 1 to 65535")
+    host = (parts.hostname or "").lower()
+    if not HOST_RE.match(host):
+        raise ValueError("the host name is not valid")
+    if scheme == "http" and host not in DEV_HOSTS:
+        raise ValueError("only https is allowed (http only for localhost and 127.0.0.1, for development)")
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def clean_origins(text: str | None) -> str:
+    """Embed origins, one per line: https://exact-host[:port]; http://localhost and http://127.0.0.1 for development.
+
+    Returns the normalised list, one per line. A bad entry raises RuleError naming it.
+    """
+    out: list[str] = []
+    for raw in (text or "").split():
+        try:
+            origin = _origin(raw)
+        except ValueError as problem:
+            raise RuleError(f"“{raw[:100]}” is not an allowed origin: {problem}.", "embed_origins")
+        if origin not in out:
+            out.append(origin)
+    if len(out) > MAX_ORIGINS:
+        raise RuleError(f"List at most {MAX_ORIGINS} origins (there are {len(out)}).", "embed_origins")
+    return "\n".join(out)
+
+
+def clean_logo_url(value: str | None) -> str | None:
+    from urllib.parse import urlsplit
+
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in value):
+        raise RuleError("Logo URL must be an https:// address, like https://partner.example/logo.png.", "logo_url")
+    if len(value) > 500:
+        raise RuleError("Logo URL must be at most 500 characters.", "logo_url")
+    return value
+
+
+def update_reseller_settings(reseller: Reseller, data: dict) -> Reseller:
+    color = (data.get("brand_color") or "").strip().lower()
+    if not HEX_COLOR_RE.match(color):
+        raise RuleError("Brand colour must be a colour like #2f6fde (# and six hex digits).", "brand_color")
+    fields = {
+        "trial_days": _int_field(data.get("trial_days"), "trial_days", "Trial length", 1, 365, reseller.trial_days),
+        "demo_days": _int_field(data.get("demo_days"), "demo_days", "Demo length", 1, 365, reseller.demo_days),
+        "brand_color": color,
+        "logo_url": clean_logo_url(data.get("logo_url")),
+        "embed_origins": clean_origins(data.get("embed_origins")),
+    }
+    diff = apply_changes(reseller, fields)
+    if diff:
+        db.session.flush()
+        audit("update", reseller, f"Edited the settings of {reseller.name}", diff)
+    return reseller
+
+
+def reseller_counts() -> list[dict]:
+    """Every reseller with its companies, contacts, rooms and reseller users, by aggregate queries."""
+    resellers = db.session.execute(select(Reseller).order_by(func.lower(Reseller.name))).scalars().all()
+    out = {r.id: {"reseller": r, "companies": 0, "contacts": 0, "rooms": 0, "live_rooms": 0, "users": 0}
+           for r in resellers}
+
+    def fill(stmt, *keys):
+        for rid, *values in db.session.execute(stmt.execution_options(unscoped=True)):
+            if rid in out:
+                for key, value in zip(keys, values):
+                    out[rid][key] = int(value or 0)
+
+    fill(select(Company.reseller_id, func.count()).where(Company.type != "Reseller").group_by(Company.reseller_id),
+         "companies")
+    fill(select(Contact.reseller_id, func.count(), func.sum(case_when(Contact.role_names.contains("reseller"))))
+         .where(Contact.reseller_id.is_not(None)).group_by(Contact.reseller_id), "contacts", "users")
+    fill(select(Room.reseller_id, func.count(), func.sum(case_when(Room.live_clause()))).group_by(Room.reseller_id),
+         "rooms", "live_rooms")
+    return list(out.values())
+
+
+# ---------------------------------------------------------------- password links
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+TOKEN_LIFETIME = {"welcome": timedelta(days=7), "reset": timedelta(hours=24)}
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_password_token(contact: Contact, purpose: str) -> str:
+    """A new single-use link token. Only its SHA-256 is stored; the token itself goes in the mail."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(PasswordToken(contact_id=contact.id, token_hash=token_hash(token), purpose=purpose,
+                                 expires_at=utcnow() + TOKEN_LIFETIME[purpose]))
+    return token
+
+
+def send_password_link(contact: Contact, purpose: str = "reset") -> None:
+    """Queue the welcome or reset mail with a link to set a password (never the password itself)."""
+    import mailer
+
+    if contact.state != "live":
+        raise RuleError(f"{contact.name} is suspended. Make them live before sending a password link.", status=409)
+    token = issue_password_token(contact, purpose)
+    link = mailer.public_url("account.set_password", token=token)
+    hours = int(TOKEN_LIFETIME[purpose].total_seconds() // 3600)
+    subject = "Welcome to the Reseller Portal" if purpose == "welcome" else "Set a new password for the Reseller Portal"
+    mailer.send_email(subject, [contact.email], purpose, first_name=contact.first_name, email=contact.email,
+                      link=link, hours=hours)
+    if purpose == "reset":
+        audit("password_link", contact, f"Sent a password link to {contact.email}")
+
+
+def find_password_token(token: str) -> PasswordToken:
+    """The usable token, or RuleError 400 (unknown or tampered) / 410 (used or expired)."""
+    row = None
+    if token and len(token) <= 100:
+        row = db.session.execute(
+            select(PasswordToken).where(PasswordToken.token_hash == token_hash(token))
+        ).scalar_one_or_none()
+    if row is None:
+        raise RuleError("This link is not valid. Check that you copied the whole link from the email, "
+                        "or ask for a new one.", status=400)
+    if row.used_at is not None:
+        raise RuleError("This link has already been used. Each link works once; ask for a new one.", status=410)
+    if row.expires_at <= utcnow():
+        raise RuleError("This link has expired. Ask for a new one.", status=410)
+    return row
+
+
+def check_new_password(password: str, repeat: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise RuleError(f"Use at least {PASSWORD_MIN} characters (this one has {len(password)}).", "password")
+    if len(password) > PASSWORD_MAX:
+        raise RuleError(f"Use at most {PASSWORD_MAX} characters.", "password")
+    if len(set(password)) == 1:
+        raise RuleError("Use more than one different character.", "password")
+    if password != repeat:
+        raise RuleError("The two passwords are not the same. Type the new password again in both fields.",
+                        "password_repeat")
+
+
+def set_password_with_token(token: str, password: str, repeat: str) -> Contact:
+    """Use a link: set the password, end the contact's other sessions and spend the link (and any older ones)."""
+    row = find_password_token(token)
+    check_new_password(password, repeat)
+    now = utcnow()
+    # Spend the link in one statement, so two submits at once cannot both use it.
+    spent = db.session.execute(
+        PasswordToken.__table__.update()
+        .where(PasswordToken.id == row.id, PasswordToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        raise RuleError("This link has already been used. Each link works once; ask for a new one.", status=410)
+    db.session.execute(
+        PasswordToken.__table__.update()
+        .where(PasswordToken.contact_id == row.contact_id, PasswordToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    contact = db.session.execute(
+        select(Contact).where(Contact.id == row.contact_id).execution_options(unscoped=True)
+    ).scalar_one()
+    contact.set_password(password)
+    contact.session_epoch += 1
+    db.session.flush()
+    audit("set_password", contact, f"{contact.name} set a new password with a {row.purpose} link")
+    return contact
+
+
+# ---------------------------------------------------------------- embedding (blueprints/embed.py, docs/embedding.md)
+
+
+def use_embed_token(reseller: Reseller, jti: str, expires_at: datetime) -> None:
+    """Record a sign-in token's jti until it expires; a replay hits the primary key and raises RuleError."""
+    from sqlalchemy.exc import IntegrityError
+
+    db.session.execute(EmbedTokenUse.__table__.delete().where(EmbedTokenUse.expires_at < utcnow()))
+    db.session.add(EmbedTokenUse(jti=f"{reseller.id}:{jti}", reseller_id=reseller.id, expires_at=expires_at))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise RuleError("This sign-in link was already used.", "token", 401)
+
+
+def rotate_embed_secret(reseller: Reseller) -> str:
+    """A new embed secret. The one it replaces stays accepted for EMBED_SECRET_GRACE_SECONDS."""
+    reseller.embed_secret_previous = reseller.embed_secret
+    reseller.embed_secret = secrets.token_urlsafe(32)
+    reseller.embed_secret_rotated_at = utcnow()
+    db.session.flush()
+    audit("rotate_embed_secret", reseller, f"Rotated the embed secret of {reseller.name}")
+    return reseller.embed_secret
+
+
+def end_embed_sessions(reseller: Reseller) -> None:
+    """End every embed session of the reseller at once (they carry the epoch they were issued with)."""
+    old = reseller.embed_epoch
+    reseller.embed_epoch = old + 1
+    db.session.flush()
+    audit("end_embed_sessions", reseller, f"Ended all embed sessions of {reseller.name}",
+          {"embed_epoch": [old, reseller.embed_epoch]})
 
 
 # ---------------------------------------------------------------- search (one function per resource)

@@ -28,27 +28,105 @@ def hosts_as_editor(user, room) -> bool:
     return False
 
 
+def _same_reseller(user, obj) -> bool:
+    """Administrators act in every reseller; everyone else only in their own."""
+    if user.has_role("administrator"):
+        return True
+    rid = obj.id if obj.__class__.__name__ == "Reseller" else getattr(obj, "reseller_id", None)
+    return rid is not None and rid == user.reseller_id
+
+
 def can(user, action: str, obj=None) -> bool:
+    """May ``user`` do ``action`` (to ``obj``)? Roles: administrator, reseller, owner, host (from hosting).
+
+    Tenant scope already hides objects outside the user's reseller or company; the
+    checks on ``obj`` below repeat it, so a decision never depends on how the
+    object was fetched.
+    """
     if user is None or not user.is_authenticated:
         return False
     admin = user.has_role("administrator")
-    reseller = user.has_role("reseller")
-    owner = user.has_role("owner")
-    if action == "manage":  # the list screens and their create/edit/delete
+    reseller = user.has_role("reseller") and user.reseller_id is not None
+    owner = user.has_role("owner") and user.company_id is not None
+    staff = admin or reseller  # acts for a whole reseller (or, for admins, every reseller)
+    if action == "manage":  # the Companies, Contacts and Rooms screens, within scope
         return is_manager(user)
-    if action == "create_company":
-        return reseller or admin
-    if action == "delete_company":
-        return (reseller or admin) and obj is not None and obj.type != "Reseller"
+    if action == "admin":  # the administrator's screens (/admin)
+        return admin
+    if action == "create_company":  # a reseller adds companies to its own reseller
+        return reseller
+    if action in ("delete_company", "change_company", "create_reseller_user", "reseller_settings"):
+        return staff and (obj is None or _same_reseller(user, obj))
     if action == "edit_company":
-        return admin or reseller or (owner and obj is not None and obj.id == user.company_id)
+        if obj is None:
+            return staff or owner
+        return (staff and _same_reseller(user, obj)) or (owner and obj.id == user.company_id)
     if action == "edit_room":
-        return admin or reseller or (owner and obj is not None and obj.company_id == user.company_id) or (
-            obj is not None and hosts_as_editor(user, obj)
+        if obj is None:
+            return False
+        return (
+            (staff and _same_reseller(user, obj))
+            or (owner and obj.company_id == user.company_id)
+            or hosts_as_editor(user, obj)
         )
-    if action == "change_company":
-        return admin or reseller
+    if action == "raise_owner":  # give or take the Owner role: customer contacts of the user's reseller
+        return (
+            staff and obj is not None and obj.company is not None and obj.company.type != "Reseller"
+            and _same_reseller(user, obj)
+        )
+    if action == "view_as":  # see the portal as that contact sees it (read-only, audited)
+        return (
+            staff and obj is not None and obj.id != user.id and obj.company_id is not None
+            and not obj.has_role("administrator") and _same_reseller(user, obj)
+        )
     return False
+
+
+def roles_of(contact) -> list[str]:
+    """The contact's roles for display: the stored ones, and Host when they are linked to a room."""
+    from models import contact_rooms
+
+    out = [r for r in ("administrator", "reseller", "owner") if contact.has_role(r)]
+    if contact.company_id is not None and contact_rooms(contact):
+        out.append("host")
+    return out
+
+
+def capabilities(contact) -> list[str]:
+    """What a contact's roles let them do, in short sentences for the contact screen."""
+    from models import contact_rooms
+
+    out: list[str] = []
+    if contact.has_role("administrator"):
+        out += [
+            "Create resellers and their first reseller user",
+            "See and act in every reseller (every action is audited)",
+            "Change any reseller's settings",
+        ]
+    reseller = contact.reseller
+    if contact.has_role("reseller") and reseller is not None:
+        out += [
+            f"Manage all companies of {reseller.name}, with their contacts and rooms",
+            f"Create more reseller users of {reseller.name}",
+            "Raise a Host to Owner, and lower them again",
+            f"Change the settings of {reseller.name}: trial and demo lengths, brand, embed origins",
+            "View the portal as one of their contacts sees it (read-only, audited)",
+        ]
+    if contact.has_role("owner") and contact.company is not None:
+        out.append(f"Manage {contact.company.name}: its details, contacts and rooms")
+    if contact.company_id is not None:
+        for room in contact_rooms(contact):
+            if room.product_type == "personal room":
+                out.append(f"Edit room {room.name} (Host of a personal room)")
+            elif hosts_as_editor(contact, room):
+                out.append(f"Edit room {room.name} (room owner)")
+            else:
+                out.append(f"Use room {room.name} (Host; the room owner edits it)")
+        if not out:
+            out.append("See My rooms (no rooms are linked yet)")
+    if contact.state != "live":
+        out.insert(0, "Suspended: cannot log in, so none of this applies until reactivated")
+    return out
 
 
 def require(action: str):

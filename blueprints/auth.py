@@ -13,7 +13,7 @@ bp = Blueprint("auth", __name__)
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return url_for("companies.index")
+    return url_for("companies.home")  # Companies for managers, My rooms for everyone else
 
 
 @bp.get("/login")

@@ -23,7 +23,7 @@ FILTERS = {"type": models.COMPANY_TYPES, "status": models.CUSTOMER_STATUSES}
 @bp.before_request
 @login_required
 def require_login():
-    if not can(current_user, "manage"):
+    if request.endpoint != "companies.home" and not can(current_user, "manage"):
         abort(404)
 
 
@@ -40,14 +40,15 @@ def choices():
 
 def _reseller_id_for_new() -> int:
     """The reseller a new company belongs to: the signed-in reseller's."""
-    if current_user.reseller_id is None:
+    if not can(current_user, "create_company"):
         abort(404)
     return current_user.reseller_id
 
 
 @bp.get("/")
 def home():
-    return redirect(url_for("companies.index"))
+    """Managers start on Companies; everyone else on My rooms."""
+    return redirect(url_for("companies.index" if can(current_user, "manage") else "dashboard.index"))
 
 
 @bp.get("/companies")
@@ -61,6 +62,7 @@ def index():
 
 @bp.get("/companies/new")
 def new():
+    _reseller_id_for_new()
     return render("companies/edit.html", "company_form", company=None, form={}, errors={})
 
 
@@ -76,9 +78,23 @@ def create():
 
 @bp.get("/companies/<int:company_id>/edit")
 def edit(company_id):
-    company = get_or_404(Company, company_id)
+    company = _company_to_edit(company_id)
     return render("companies/edit.html", "company_form", company=company, form={}, errors={},
                   contacts=company_contacts(company))
+
+
+def _company_to_edit(company_id) -> Company:
+    company = get_or_404(Company, company_id)
+    if not can(current_user, "edit_company", company):
+        abort(404)
+    return company
+
+
+def _company_to_delete(company_id) -> Company:
+    company = get_or_404(Company, company_id)
+    if not can(current_user, "delete_company", company):
+        abort(404)
+    return company
 
 
 def company_contacts(company):
@@ -88,7 +104,7 @@ def company_contacts(company):
 
 @bp.post("/companies/<int:company_id>")
 def update(company_id):
-    company = get_or_404(Company, company_id)
+    company = _company_to_edit(company_id)
     try:
         models.check_version(company, request.form.get("version"))
         models.update_company(company, request.form)
@@ -108,7 +124,7 @@ def render_saved_form(company):
 
 @bp.get("/companies/<int:company_id>/delete")
 def confirm_delete(company_id):
-    company = get_or_404(Company, company_id)
+    company = _company_to_delete(company_id)
     impact = models.company_delete_impact(company)
     return render(
         "confirm_delete.html",
@@ -123,7 +139,7 @@ def confirm_delete(company_id):
 
 @bp.post("/companies/<int:company_id>/delete")
 def delete(company_id):
-    company = get_or_404(Company, company_id)
+    company = _company_to_delete(company_id)
     name = company.name
     impact = models.delete_company(company)
     db.session.commit()

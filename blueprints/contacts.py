@@ -1,19 +1,324 @@
-"""Contacts: list and search (guide 'Manage contacts'), edit, change company, link rooms."""
-from flask import Blueprint
-from flask_login import login_required
+"""Contacts: the list with search (guide 'Manage contacts'), the contact screen with the rooms they
+host, Link room / Unlink, Change company, delete with its impact, and the inline contact rows of the
+Edit company screen (guide 'Edit company': add, edit and delete contacts in place).
 
-from web import render
+Inline rows: the same routes answer with a table row instead of a form or screen when the request
+is an htmx one and carries ``inline=1``; without htmx they fall back to the full contact screen.
+"""
+from flask import Blueprint, abort, request, url_for
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block, render_blocks
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
+
+import models
+from extensions import db
+from models import Company, Contact, Room, RuleError, get_or_404
+from permissions import can
+from web import ListArgs, done, parse_int, render, wants_fragment
 
 bp = Blueprint("contacts", __name__)
 
+SCREEN = "contacts/edit.html"
+SORTS = {
+    "name": func.lower(Contact.last_name + " " + Contact.first_name),
+    "email": Contact.email,
+    "company": Company.name_key,
+    "state": Contact.state,
+    "created": Contact.created_at,
+}
+FILTERS = {"company": int, "state": models.CONTACT_STATES}
+# A new, edited or deleted contact changes the company's live-contact count too.
+CHANGED = ["contacts-changed", "companies-changed"]
+
+
+@bp.before_request
+@login_required
+def require_login():
+    if not can(current_user, "manage"):
+        abort(404)
+
+
+def _inline() -> bool:
+    return request.values.get("inline") == "1"
+
+
+def _contact_or_404(contact_id) -> Contact:
+    """A contact in scope. Administrators belong to no company and are not managed here."""
+    contact = get_or_404(Contact, contact_id)
+    if contact.company_id is None:
+        abort(404)
+    return contact
+
+
+def _company_or_none(value) -> Company | None:
+    """The company named by a company_id parameter: None when absent, 404 when unknown or foreign."""
+    if value in (None, ""):
+        return None
+    return get_or_404(Company, value)
+
+
+def _companies() -> list[tuple[int, str]]:
+    """Choices for a new contact's company, as (id, name) (the scope does the filtering)."""
+    return [(c.id, c.name) for c in db.session.execute(select(Company).order_by(Company.name_key)).scalars()]
+
+
+def _screen(contact: Contact | None = None, company: Company | None = None, **extra) -> dict:
+    """Everything the contact screen (contacts/edit.html) and its blocks use."""
+    ctx = {
+        "contact": contact,
+        "company": company or (contact.company if contact else None),
+        "companies": [],
+        "form": {},
+        "errors": {},
+        "saved": False,
+        "hosted": [],
+        "linkable": [],
+        "link_errors": {},
+        "change": None,
+    }
+    if contact is not None:
+        ctx["hosted"] = models.rooms_by_contact([contact.id])[contact.id]
+        ctx["linkable"] = models.linkable_rooms(contact)
+    ctx.update(extra)
+    return ctx
+
+
+def _form_error(block: str, err: RuleError, contact: Contact | None = None, **extra):
+    """Roll back and answer the form block again (422, or 409 when stale) with the message next to its field."""
+    db.session.rollback()
+    ctx = _screen(contact, **extra)
+    ctx.update(form=request.form, errors={err.field or "_form": err.message})
+    return render(SCREEN, block, status=err.status, **ctx)
+
+
+# ---------------------------------------------------------------- list
+
 
 @bp.get("/contacts")
-@login_required
 def index():
-    return render("contacts/index.html", "contact_table")
+    args = ListArgs(SORTS, "name", FILTERS)
+    company_id = args.filters.get("company")
+    company = get_or_404(Company, company_id) if company_id is not None else None
+    stmt = models.search_contacts(args.q, company_id, args.filters.get("state"))
+    page = args.paginate(stmt.options(contains_eager(Contact.company)), Contact.id)
+    hosted = models.rooms_by_contact(c.id for c in page.items)  # one query for the whole page
+    return render("contacts/index.html", "contact_table", args=args, page=page, hosted=hosted, company=company)
+
+
+# ---------------------------------------------------------------- add
 
 
 @bp.get("/contacts/new")
-@login_required
 def new():
-    return render("contacts/index.html", "contact_table")
+    company = _company_or_none(request.args.get("company_id"))
+    return render(SCREEN, "contact_form", **_screen(company=company, companies=[] if company else _companies()))
+
+
+@bp.post("/contacts")
+def create():
+    inline = _inline()
+    company = _company_or_none(request.form.get("company_id"))
+    if company is None:
+        err = RuleError("Choose the company this contact belongs to.", "company_id")
+        return _form_error("contact_form", err, companies=_companies())
+    try:
+        contact = models.create_contact(company, request.form)
+        db.session.commit()
+    except RuleError as err:
+        return _form_error("contact_add_row" if inline else "contact_form", err, company=company)
+    message = f"Added contact {contact.name} to {company.name}"
+    if inline:
+        # The new row takes the place of the add row, followed by a fresh, empty add row.
+        body = render_blocks(SCREEN, ["contact_row", "contact_add_row"], contact=contact, company=company,
+                             form={}, errors={})
+        return done(message, CHANGED, url_for("companies.edit", company_id=company.id), body=body)
+    return done(message, CHANGED, url_for("contacts.edit", contact_id=contact.id))
+
+
+# ---------------------------------------------------------------- the contact screen
+
+
+@bp.get("/contacts/<int:contact_id>")
+def show(contact_id):
+    """The contact's row (inline, for Cancel on the Edit company screen); otherwise the contact screen."""
+    contact = _contact_or_404(contact_id)
+    if _inline() and wants_fragment():
+        return render(SCREEN, "contact_row", contact=contact)
+    return render(SCREEN, "contact_screen", **_screen(contact))
+
+
+@bp.get("/contacts/<int:contact_id>/edit")
+def edit(contact_id):
+    contact = _contact_or_404(contact_id)
+    if _inline() and wants_fragment():
+        return render(SCREEN, "contact_row_form", contact=contact, form={}, errors={})
+    return render(SCREEN, "contact_screen", **_screen(contact))
+
+
+@bp.post("/contacts/<int:contact_id>")
+def update(contact_id):
+    contact = _contact_or_404(contact_id)
+    inline = _inline()
+    try:
+        models.check_version(contact, request.form.get("version"))
+        models.update_contact(contact, request.form)
+        db.session.commit()
+    except RuleError as err:
+        return _form_error("contact_row_form" if inline else "contact_form", err, contact)
+    message = f"Saved contact {contact.name}"
+    if inline:
+        body = render_block(SCREEN, "contact_row", contact=contact)
+        return done(message, CHANGED, url_for("companies.edit", company_id=contact.company_id), body=body)
+    body = render_block(SCREEN, "contact_form", **_screen(contact, saved=True))
+    return done(message, CHANGED, url_for("contacts.edit", contact_id=contact.id), body=body)
+
+
+# ---------------------------------------------------------------- rooms they host: Link room / Unlink
+
+
+@bp.get("/contacts/<int:contact_id>/rooms")
+def rooms(contact_id):
+    contact = _contact_or_404(contact_id)
+    return render(SCREEN, "contact_rooms", **_screen(contact))
+
+
+def _rooms_done(contact: Contact, message: str):
+    body = render_block(SCREEN, "contact_rooms", **_screen(contact))
+    return done(message, ["rooms-changed"], url_for("contacts.edit", contact_id=contact.id), body=body)
+
+
+def _rooms_error(contact: Contact, err: RuleError, field: str):
+    """Roll back and show the refusal, in words, next to the Link room field (or above the rooms)."""
+    db.session.rollback()
+    return render(SCREEN, "contact_rooms", status=err.status, **_screen(contact, link_errors={field: err.message}))
+
+
+@bp.post("/contacts/<int:contact_id>/rooms")
+def link_room(contact_id):
+    contact = _contact_or_404(contact_id)
+    room_id = parse_int(request.form.get("room_id"))
+    if room_id is None:
+        return _rooms_error(contact, RuleError("Choose a room to link."), "room_id")
+    room = get_or_404(Room, room_id)
+    try:
+        models.link(room, contact)
+        db.session.commit()
+    except RuleError as err:
+        return _rooms_error(contact, err, "room_id")
+    return _rooms_done(contact, f"Linked {contact.name} to {room.name}")
+
+
+@bp.post("/contacts/<int:contact_id>/rooms/<int:room_id>/unlink")
+def unlink_room(contact_id, room_id):
+    contact = _contact_or_404(contact_id)
+    room = get_or_404(Room, room_id)
+    try:
+        new_owner = models.unlink(room, contact)
+        db.session.commit()
+    except RuleError as err:
+        return _rooms_error(contact, err, "_form")
+    message = f"Unlinked {contact.name} from {room.name}"
+    if new_owner is not None:
+        message += f"; {new_owner.name} is now the owner"
+    return _rooms_done(contact, message)
+
+
+# ---------------------------------------------------------------- Change company
+
+
+def _change(contact: Contact, target: Company | None, error: str | None = None) -> dict:
+    """The Change company step: the other companies of the contact's reseller and, once one is
+    chosen, the room links the move removes (or why it is not possible)."""
+    companies = db.session.execute(
+        select(Company)
+        .where(Company.reseller_id == contact.reseller_id, Company.id != contact.company_id)
+        .order_by(Company.name_key)
+    ).scalars().all()
+    change = {"companies": companies, "target": target, "removed": [], "error": error}
+    if target is not None and error is None:
+        try:
+            models.change_company_check(contact, target)
+        except RuleError as err:
+            if err.status == 404:
+                abort(404)
+            change["error"] = err.message
+        else:
+            change["removed"] = models.change_company_impact(contact, target)
+    return change
+
+
+def _contact_to_move(contact_id) -> Contact:
+    contact = _contact_or_404(contact_id)
+    if not can(current_user, "change_company", contact):
+        abort(404)
+    return contact
+
+
+@bp.get("/contacts/<int:contact_id>/change-company")
+def confirm_change_company(contact_id):
+    contact = _contact_to_move(contact_id)
+    target = _company_or_none(request.args.get("company_id"))
+    return render(SCREEN, "change_company", **_screen(contact, change=_change(contact, target)))
+
+
+@bp.post("/contacts/<int:contact_id>/change-company")
+def change_company(contact_id):
+    contact = _contact_to_move(contact_id)
+    target = _company_or_none(request.form.get("company_id"))
+    if target is None:
+        change = _change(contact, None, f"Choose the company to move {contact.name} to.")
+        return render(SCREEN, "change_company", status=422, **_screen(contact, change=change))
+    name = contact.name
+    try:
+        removed = models.change_company(contact, target)
+        db.session.commit()
+    except RuleError as err:
+        db.session.rollback()
+        if err.status == 404:
+            abort(404)
+        change = _change(contact, target, err.message)
+        return render(SCREEN, "change_company", status=err.status, **_screen(contact, change=change))
+    message = f"Moved {name} to {target.name}"
+    if removed:
+        message += f"; unlinked from {', '.join(r.name for r in removed)}"
+    # contact-moved: an open contact screen reloads (new company, rooms and version).
+    return done(message, CHANGED + ["rooms-changed", "contact-moved"], url_for("contacts.edit", contact_id=contact.id))
+
+
+# ---------------------------------------------------------------- delete
+
+
+def _delete_impact(contact: Contact) -> str:
+    impact = models.describe_impact(models.contact_delete_impact(contact))
+    rooms = models.contact_rooms(contact)
+    where = f" ({', '.join(r.name for r in rooms)})" if rooms else ""
+    return f"Deletes contact {contact.name} with {impact}{where}."
+
+
+@bp.get("/contacts/<int:contact_id>/delete")
+def confirm_delete(contact_id):
+    contact = _contact_or_404(contact_id)
+    impact = _delete_impact(contact)
+    blocked = models.contact_delete_blocker(contact)
+    if _inline() and wants_fragment():
+        return render(SCREEN, "contact_row_delete", contact=contact, impact=impact, blocked=blocked)
+    return render(
+        "confirm_delete.html",
+        "delete_confirm",
+        thing=f"contact {contact.name}",
+        impact=impact,
+        action=url_for("contacts.delete", contact_id=contact.id),
+        cancel=url_for("contacts.index", company=contact.company_id),
+        blocked=blocked,
+    )
+
+
+@bp.post("/contacts/<int:contact_id>/delete")
+def delete(contact_id):
+    contact = _contact_or_404(contact_id)
+    name, company_id = contact.name, contact.company_id
+    impact = models.delete_contact(contact)  # a refusal (RuleError) is answered by the app's handler
+    db.session.commit()
+    fallback = url_for("companies.edit", company_id=company_id) if _inline() else url_for("contacts.index")
+    return done(f"Deleted contact {name} with {models.describe_impact(impact)}", CHANGED + ["rooms-changed"], fallback)

@@ -1,19 +1,224 @@
-"""Rooms: list with search (guide 'Manage rooms'), Edit room with its Hosts."""
-from flask import Blueprint
-from flask_login import login_required
+"""Rooms: the list with search (guide 'Manage rooms'), add, Edit room with its Hosts (guide 'Edit rooms'), delete."""
+from datetime import date
+from urllib.parse import urlsplit
 
-from web import render
+from flask import Blueprint, abort, request, url_for
+from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block, render_blocks
+from sqlalchemy import Date, func, literal, select
+from sqlalchemy.orm import contains_eager
+
+import models
+from extensions import db
+from models import Company, Contact, Room, RuleError, get_or_404
+from permissions import can
+from web import ListArgs, done, form_error, parse_int, render
 
 bp = Blueprint("rooms", __name__)
 
+SORTS = {
+    "name": Room.name_key,
+    "type": Room.product_type,
+    "status": Room.status,
+    "created": Room.created_at,
+    # paid rooms have no end date: they sort as the furthest away, the same on SQLite and PostgreSQL
+    "end": func.coalesce(Room.end_date, literal(date(9999, 12, 31), Date)),
+    "company": Company.name_key,
+}
+FILTERS = {"company": int, "type": models.PRODUCT_TYPES, "status": models.ROOM_STATUSES}
+HOST_EVENTS = ["rooms-changed"]
+
+
+@bp.before_request
+@login_required
+def require_login():
+    if not can(current_user, "manage"):
+        abort(404)
+
+
+def _room_to_edit(room_id: int) -> Room:
+    """The room, if it is in scope and the current user may edit it; 404 otherwise."""
+    room = get_or_404(Room, room_id)
+    if not can(current_user, "edit_room", room):
+        abort(404)
+    return room
+
+
+def _companies() -> list[tuple[int, str]]:
+    """(id, name) of the companies a new room can belong to (the scope does the filtering)."""
+    return [tuple(row) for row in db.session.execute(select(Company.id, Company.name).order_by(Company.name_key))]
+
+
+# ---------------------------------------------------------------- list
+
 
 @bp.get("/rooms")
-@login_required
 def index():
-    return render("rooms/index.html", "room_table")
+    args = ListArgs(SORTS, "name", FILTERS)
+    company_id = args.filters.get("company")
+    company = get_or_404(Company, company_id) if company_id is not None else None
+    stmt = models.search_rooms(args.q, company_id, args.filters.get("status"), args.filters.get("type"))
+    page = args.paginate(stmt.options(contains_eager(Room.company)), Room.id)
+    hosts = models.host_counts(r.id for r in page.items)
+    return render("rooms/index.html", "room_table", args=args, page=page, hosts=hosts, company=company)
+
+
+# ---------------------------------------------------------------- add
 
 
 @bp.get("/rooms/new")
-@login_required
 def new():
-    return render("rooms/index.html", "room_table")
+    company_id = request.args.get("company_id")
+    company = get_or_404(Company, company_id) if company_id not in (None, "") else None
+    return render("rooms/edit.html", "room_form", room=None, company=company,
+                  companies=[] if company else _companies(), form={}, errors={})
+
+
+@bp.post("/rooms")
+def create():
+    company_id = request.form.get("company_id")
+    if company_id in (None, ""):
+        err = RuleError("Choose the company this room belongs to.", "company_id")
+        return form_error("rooms/edit.html", "room_form", err, room=None, company=None, companies=_companies())
+    company = get_or_404(Company, company_id)
+    try:
+        room = models.create_room(company, request.form)
+        db.session.commit()
+    except RuleError as err:
+        return form_error("rooms/edit.html", "room_form", err, room=None, company=company, companies=[])
+    return done(f"Added room {room.name} to {company.name}", ["rooms-changed", "companies-changed"],
+                url_for("rooms.edit", room_id=room.id))
+
+
+# ---------------------------------------------------------------- Edit room
+
+
+def _edit_context(room: Room) -> dict:
+    return {"room": room, "company": room.company, "companies": [], "linkable": models.linkable_contacts(room)}
+
+
+@bp.get("/rooms/<int:room_id>/edit")
+def edit(room_id):
+    room = _room_to_edit(room_id)
+    return render("rooms/edit.html", "room_detail", form={}, errors={}, host_errors={}, **_edit_context(room))
+
+
+@bp.post("/rooms/<int:room_id>")
+def update(room_id):
+    room = _room_to_edit(room_id)
+    try:
+        models.check_version(room, request.form.get("version"))
+        models.update_room(room, request.form)
+        db.session.commit()
+    except RuleError as err:
+        return form_error("rooms/edit.html", "room_detail", err, host_errors={}, **_edit_context(room))
+    # The settings and the form come back in place; the Hosts block follows out of band,
+    # since a change of product type changes who is owner and which buttons apply.
+    body = render_blocks("rooms/edit.html", ["room_detail", "room_hosts"], form={}, errors={}, host_errors={},
+                         saved=True, oob=True, **_edit_context(room))
+    return done(f"Saved room {room.name}", ["rooms-changed", "companies-changed"],
+                url_for("rooms.edit", room_id=room.id), body=body)
+
+
+# ---------------------------------------------------------------- Hosts of a room
+
+
+def _hosts_done(room: Room, message: str, events: list[str], **extra):
+    body = render_block("rooms/edit.html", "room_hosts", host_errors={}, **_edit_context(room), **extra)
+    return done(message, events, url_for("rooms.edit", room_id=room.id), body=body)
+
+
+def _hosts_error(room: Room, err: RuleError):
+    """Roll back and show the refusal, in words, next to the Link contact field."""
+    db.session.rollback()
+    host_errors = {err.field if err.field == "contact_id" else "_form": err.message}
+    return render("rooms/edit.html", "room_hosts", status=err.status, form={}, errors={}, host_errors=host_errors,
+                  **_edit_context(room))
+
+
+@bp.post("/rooms/<int:room_id>/hosts")
+def link(room_id):
+    room = _room_to_edit(room_id)
+    contact_id = parse_int(request.form.get("contact_id"))
+    if contact_id is None:
+        return _hosts_error(room, RuleError("Choose a contact to link.", "contact_id"))
+    contact = get_or_404(Contact, contact_id)
+    try:
+        models.link(room, contact)
+        db.session.commit()
+    except RuleError as err:
+        return _hosts_error(room, err)
+    return _hosts_done(room, f"Linked {contact.name} to {room.name}", HOST_EVENTS)
+
+
+@bp.post("/rooms/<int:room_id>/hosts/<int:contact_id>/delete")
+def unlink(room_id, contact_id):
+    room = _room_to_edit(room_id)
+    contact = get_or_404(Contact, contact_id)
+    try:
+        new_owner = models.unlink(room, contact)
+        db.session.commit()
+    except RuleError as err:
+        return _hosts_error(room, err)
+    message = f"Unlinked {contact.name} from {room.name}"
+    if new_owner is not None:
+        message += f"; {new_owner.name} is now the owner"
+    return _hosts_done(room, message, HOST_EVENTS)
+
+
+@bp.post("/rooms/<int:room_id>/hosts/<int:contact_id>/owner")
+def make_owner(room_id, contact_id):
+    room = _room_to_edit(room_id)
+    contact = get_or_404(Contact, contact_id)
+    try:
+        models.make_owner(room, contact)
+        db.session.commit()
+    except RuleError as err:
+        return _hosts_error(room, err)
+    return _hosts_done(room, f"{contact.name} is now the owner of {room.name}", HOST_EVENTS)
+
+
+@bp.post("/rooms/<int:room_id>/hosts/<int:contact_id>/personal-room")
+def give_personal_room(room_id, contact_id):
+    room = _room_to_edit(room_id)
+    contact = get_or_404(Contact, contact_id)
+    try:
+        personal = models.give_personal_room(room, contact)
+        db.session.commit()
+    except RuleError as err:
+        return _hosts_error(room, err)
+    return _hosts_done(room, f"Gave {contact.name} the personal room {personal.name}",
+                       ["rooms-changed", "companies-changed"], created_room=personal, given_to=contact)
+
+
+# ---------------------------------------------------------------- delete
+
+
+@bp.get("/rooms/<int:room_id>/delete")
+def confirm_delete(room_id):
+    room = get_or_404(Room, room_id)
+    impact = models.room_delete_impact(room)
+    return render(
+        "confirm_delete.html",
+        "delete_confirm",
+        thing=f"room {room.name}",
+        impact=f"Deletes room {room.name} with {models.describe_impact(impact)}.",
+        action=url_for("rooms.delete", room_id=room.id),
+        cancel=url_for("rooms.index"),
+        blocked=None,
+    )
+
+
+@bp.post("/rooms/<int:room_id>/delete")
+def delete(room_id):
+    room = get_or_404(Room, room_id)
+    name, rid = room.name, room.id
+    impact = models.delete_room(room)
+    db.session.commit()
+    resp = done(f"Deleted room {name} with {models.describe_impact(impact)}", ["rooms-changed", "companies-changed"],
+                url_for("rooms.index"))
+    # Deleted from its own Edit room (or confirm) page: that page is gone, so go to the list.
+    current = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    if current.startswith(url_for("rooms.confirm_delete", room_id=rid).rsplit("/", 1)[0] + "/"):
+        resp.headers["HX-Redirect"] = url_for("rooms.index")
+    return resp

@@ -10,7 +10,8 @@
   });
   document.body.addEventListener("click", function (evt) {
     var btn = evt.target.closest("[data-close-panel]");
-    if (btn) {
+    // Only inside the panel; the same link on a full page is an ordinary link.
+    if (btn && btn.closest("#panel")) {
       evt.preventDefault();
       var panel = document.getElementById("panel");
       if (panel) panel.innerHTML = "";

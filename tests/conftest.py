@@ -9,6 +9,7 @@ import os
 import re
 
 import pytest
+from flask import g, has_app_context
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
@@ -56,6 +57,11 @@ class PortalClient(FlaskClient):
         if csrf and method in ("POST", "PUT", "PATCH", "DELETE") and "X-CSRFToken" not in headers:
             headers["X-CSRFToken"] = self.csrf_token()
         kwargs["headers"] = headers
+        # Requests reuse the test's app context, so its g would carry one client's user into
+        # another client's request; forget it so each request loads its own session's user.
+        if has_app_context():
+            g.pop("_login_user", None)
+            g.pop("real_user", None)  # the person behind a "view as" (blueprints/people.py)
         return super().open(*args, **kwargs)
 
     def csrf_token(self) -> str:

@@ -80,3 +80,11 @@ def tenant(label):
 
 def world():
     return SimpleNamespace(a=tenant("A"), b=tenant("B"))
+
+
+def owner(company, **kw):
+    """A contact of ``company`` raised to Owner."""
+    c = contact(company, first="Owen", **kw)
+    models.set_roles(c, {"owner"})
+    db.session.commit()
+    return c

@@ -1,0 +1,76 @@
+"""Password links: Reset password on a contact, the public "forgot password" form, and the set-password page."""
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+import models
+from extensions import db, limiter
+from models import Contact, RuleError, get_or_404
+from permissions import can
+from web import done, form_error, is_htmx, render
+
+bp = Blueprint("account", __name__)
+
+
+@bp.post("/contacts/<int:contact_id>/reset-password")
+@login_required
+def reset_password(contact_id):
+    if not can(current_user, "manage"):
+        abort(404)
+    contact = get_or_404(Contact, contact_id)
+    models.send_password_link(contact, "reset")
+    db.session.commit()
+    message = f"Password link sent to {contact.email}"
+    if not is_htmx():
+        flash(message)
+    return done(message, [], url_for("contacts.edit", contact_id=contact.id))
+
+
+def _invalid_link(token, err: RuleError):
+    return render("account/password.html", "password_form", status=err.status, invalid=err.message,
+                  token=token, form={}, errors={})
+
+
+@bp.route("/password/<token>", methods=["GET", "POST"])
+def set_password(token):
+    if request.method == "GET":
+        try:
+            models.find_password_token(token)
+        except RuleError as err:
+            return _invalid_link(token, err)
+        return render("account/password.html", "password_form", invalid=None, token=token, form={}, errors={})
+    try:
+        models.set_password_with_token(token, request.form.get("password") or "", request.form.get("password_repeat") or "")
+        db.session.commit()
+    except RuleError as err:
+        if err.field:
+            return form_error("account/password.html", "password_form", err, invalid=None, token=token)
+        db.session.rollback()
+        return _invalid_link(token, err)
+    flash("Your new password is set. Log in with it.")
+    if is_htmx():
+        return "", 204, {"HX-Redirect": url_for("auth.login")}
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_FORGOT"], methods=["POST"])
+def forgot():
+    if request.method == "GET":
+        return render("account/forgot.html", "forgot_form", form={}, errors={})
+    try:
+        email = models.clean_email(request.form.get("email"))
+    except RuleError as err:
+        return form_error("account/forgot.html", "forgot_form", err)
+    contact = db.session.execute(
+        select(Contact).where(Contact.email == email).execution_options(unscoped=True)
+    ).scalar_one_or_none()
+    if contact is not None and contact.state == "live":
+        models.send_password_link(contact, "reset")
+        db.session.commit()
+    # The same answer whether or not the email belongs to an account.
+    flash(f"If {email} belongs to a live account, a link to set a new password is on its way. "
+          "It works once, for 24 hours.")
+    if is_htmx():
+        return "", 204, {"HX-Redirect": url_for("auth.login")}
+    return redirect(url_for("auth.login"), 303)

@@ -1,0 +1,46 @@
+"""Roles in Chromium: what a reseller does shows up on the Host's My rooms."""
+import re
+
+from playwright.sync_api import expect
+
+from .. import factories
+from .conftest import TIMEOUT_MS, assert_no_reload, login, mark_window
+
+
+def my_room_names(page):
+    return page.locator("#my-rooms td.name")
+
+
+def test_unlinked_room_leaves_the_hosts_my_rooms(page, browser, live_server, world):
+    host, team, personal = world.a.contacts[0], world.a.team, world.a.personal
+    factories.link(personal, host)
+
+    # The Host sees both rooms on My rooms, where they land after logging in.
+    login(page, live_server, host.email)
+    expect(page).to_have_url(re.compile(r"/my-rooms$"))
+    expect(page.get_by_role("heading", name="My rooms", level=1)).to_be_visible()
+    expect(my_room_names(page).filter(has_text="A Team")).to_have_count(1)
+    expect(my_room_names(page).filter(has_text="A Personal")).to_have_count(1)
+
+    # The reseller, in their own browser session, unlinks the Host from the team room.
+    reseller_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    reseller_ctx.set_default_timeout(TIMEOUT_MS)
+    try:
+        rpage = reseller_ctx.new_page()
+        login(rpage, live_server, world.a.staff.email)
+        rpage.goto(f"{live_server.url}/rooms/{team.id}/edit")
+        mark_window(rpage)
+        rpage.once("dialog", lambda dialog: dialog.accept())
+        host_row = rpage.locator(f"#host-{host.id}")
+        host_row.get_by_role("button", name="Unlink").click()
+        expect(host_row).to_have_count(0)
+        expect(rpage.locator("#toast")).to_contain_text(re.compile("Unlinked", re.I))
+        assert_no_reload(rpage)
+    finally:
+        reseller_ctx.close()
+
+    # The Host's My rooms no longer lists it; the personal room stays.
+    page.reload()
+    expect(my_room_names(page).filter(has_text="A Personal")).to_have_count(1)
+    expect(my_room_names(page).filter(has_text="A Team")).to_have_count(0)
+    expect(page.get_by_text(f"/meet/{team.slug}")).to_have_count(0)
