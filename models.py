@@ -588,6 +588,18 @@ def update_company(company: Company, data: dict) -> Company:
     return company
 
 
+def live_contacts_of_company():
+    """Correlated count of a company's live contacts: only for sorting the Companies list by it."""
+    return (select(func.count()).select_from(Contact)
+            .where(Contact.company_id == Company.id, Contact.state == "live").correlate(Company).scalar_subquery())
+
+
+def live_rooms_of_company():
+    """Correlated count of a company's live rooms: only for sorting the Companies list by it."""
+    return (select(func.count()).select_from(Room)
+            .where(Room.company_id == Company.id, Room.live_clause()).correlate(Company).scalar_subquery())
+
+
 def company_counts(company_ids) -> dict[int, dict]:
     """Live contacts, live rooms, all contacts and all rooms per company, by aggregate queries."""
     ids = list(company_ids)

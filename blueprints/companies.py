@@ -16,6 +16,8 @@ SORTS = {
     "status": Company.status,
     "branded": Company.branded,
     "created": Company.created_at,
+    "contacts": models.live_contacts_of_company(),
+    "rooms": models.live_rooms_of_company(),
 }
 FILTERS = {"type": models.COMPANY_TYPES, "status": models.CUSTOMER_STATUSES}
 

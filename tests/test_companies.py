@@ -186,3 +186,16 @@ def test_other_resellers_company_is_404(reseller_client, world, method, path):
 
 def test_unknown_company_is_404(reseller_client, world):
     assert reseller_client.get("/companies/999999/edit").status_code == 404
+
+
+def test_index_sort_by_live_counts(reseller_client, world):
+    busy = factories.company(world.a.reseller, "Busy Co")
+    for i in range(3):
+        factories.contact(busy)
+        factories.room(busy, status="paid subscriber")
+    factories.company(world.a.reseller, "Empty Co")
+    for key in ("contacts", "rooms"):
+        text = page_text(reseller_client.get(f"/companies?sort=-{key}", htmx=True))
+        assert text.index("Busy Co") < text.index("A Corp") < text.index("Empty Co")
+        text = page_text(reseller_client.get(f"/companies?sort={key}", htmx=True))
+        assert text.index("Empty Co") < text.index("A Corp") < text.index("Busy Co")
