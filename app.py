@@ -57,23 +57,12 @@ def create_app(config: type | dict | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import account, auth, companies, contacts, rooms
+    from blueprints import account, admin, auth, companies, contacts, dashboard, embed, people, resellers, rooms
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(account.bp)
-    app.register_blueprint(companies.bp)
-    app.register_blueprint(contacts.bp)
-    app.register_blueprint(rooms.bp)
-
-    from blueprints import admin, dashboard, people, resellers
-
-    app.register_blueprint(dashboard.bp)
-    app.register_blueprint(people.bp)
-    app.register_blueprint(resellers.bp)
-    app.register_blueprint(admin.bp)
-    from blueprints import embed
-
-    app.register_blueprint(embed.bp)  # also installs embed.EmbedSessionInterface (header or partitioned-cookie sessions)
+    for module in (auth, account, companies, contacts, rooms, dashboard, people, resellers, admin):
+        app.register_blueprint(module.bp)
+    # The embed blueprint also installs its session interface (header or partitioned-cookie sessions).
+    app.register_blueprint(embed.bp)
 
 
 @event.listens_for(Engine, "connect")
