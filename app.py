@@ -27,6 +27,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     app.config.from_prefixed_env()
+    check_secret_key(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("TEMPLATES_STRICT"):
         app.jinja_env.undefined = StrictUndefined
@@ -45,6 +46,13 @@ def create_app(config: type | dict | None = None) -> Flask:
     mailer.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    if app.config.get("PROXY_COUNT"):
+        # Behind N trusted proxies (a load balancer): take the client address and scheme from
+        # their X-Forwarded-* headers, so rate limits count clients, not the load balancer.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
 
     register_blueprints(app)
     register_hooks(app)
@@ -54,6 +62,22 @@ def create_app(config: type | dict | None = None) -> Flask:
 
     cli.register(app)
     return app
+
+
+def check_secret_key(app: Flask) -> None:
+    """Refuse to serve a public address with the published development key: anyone could sign a session."""
+    from urllib.parse import urlsplit
+
+    public_host = urlsplit(app.config.get("PUBLIC_URL") or "").hostname or ""
+    if (
+        app.config.get("SECRET_KEY") in (None, "", Config.SECRET_KEY)
+        and not (app.debug or app.testing)
+        and public_host not in ("127.0.0.1", "localhost")
+    ):
+        raise RuntimeError(
+            f"PUBLIC_URL is {app.config.get('PUBLIC_URL')}, but SECRET_KEY is the development default. "
+            "Set FLASK_SECRET_KEY to a long random value (python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
 
 
 def register_blueprints(app: Flask) -> None:
@@ -85,8 +109,8 @@ def load_user(user_id: str):
     user = db.session.execute(
         select(models.Contact).where(models.Contact.id == cid).execution_options(unscoped=True)
     ).scalar_one_or_none()
-    if user is None or user.session_epoch != epoch:
-        return None
+    if user is None or user.session_epoch != epoch or not user.is_active:
+        return None  # a new password or a suspension ends every session, however the state was set
     return user
 
 

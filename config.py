@@ -15,6 +15,8 @@ class Config:
     MAIL_PORT = 25
     MAIL_DEFAULT_SENDER = "Reseller Portal <no-reply@portal.example>"
     MAIL_SUPPRESS_SEND = False
+    # Seconds one SMTP operation may take before the try fails (the mail stays in the outbox).
+    MAIL_TIMEOUT = 30
     # Print outbox mail on the console (development: no SMTP server needed).
     MAIL_CONSOLE = False
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
@@ -23,6 +25,8 @@ class Config:
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 100
     RATELIMIT_STORAGE_URI = "memory://"
+    # Number of trusted proxies in front of the app (FLASK_PROXY_COUNT=1 behind one load balancer).
+    PROXY_COUNT = 0
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_FORGOT = "5 per minute"
     RATELIMIT_HEADERS_ENABLED = True

@@ -12,9 +12,15 @@ A message is claimed before it is sent (one UPDATE that only succeeds while
 the row is unsent and due), so two workers never send the same message. The
 claim is a lease: if a worker dies between the claim and the send, the
 message becomes due again when the lease runs out, so no mail is lost.
+Every SMTP operation has a timeout (MAIL_TIMEOUT, well inside the lease), and
+once the server has accepted a message it counts as sent even if closing the
+connection fails, so a message is not sent twice. (A worker that dies after
+the server accepted the message but before recording it sends it again after
+the lease: that one case is at least once.)
 """
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -29,6 +35,9 @@ from models import OutboxMessage, utcnow
 
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
+# Seconds one SMTP operation may take (config MAIL_TIMEOUT). Flask-Mail sets none, and a stalled
+# server would then hold the request and the claim until the lease ran out and the mail went twice.
+DEFAULT_TIMEOUT = 30
 
 
 def public_url(endpoint: str, **values) -> str:
@@ -89,6 +98,36 @@ def _claim(msg_id: int) -> bool:
     return result.rowcount == 1
 
 
+class TimedConnection(Connection):
+    """Flask-Mail's SMTP connection, with a socket timeout."""
+
+    def __init__(self, state, timeout: float):
+        super().__init__(state)
+        self.timeout = timeout
+
+    def configure_host(self):
+        m = self.mail
+        smtp_class = smtplib.SMTP_SSL if m.use_ssl else smtplib.SMTP
+        host = smtp_class(m.server, m.port, timeout=self.timeout)
+        try:
+            host.set_debuglevel(int(m.debug))
+            if m.use_tls:
+                host.starttls()
+            if m.username and m.password:
+                host.login(m.username, m.password)
+        except Exception:
+            host.close()
+            raise
+        return host
+
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        if self.host is not None:
+            try:
+                self.host.quit()
+            finally:
+                self.host.close()  # also when QUIT fails
+
+
 def _to_message(row: OutboxMessage) -> Message:
     return Message(
         subject=row.subject,
@@ -119,23 +158,29 @@ def deliver_pending(app: Flask, limit: int = 100, ids: list[int] | None = None, 
         db.session.commit()
         # Flask-Mail reads its settings once at init_app; read them now so changed config applies.
         state = mail.init_mail(config, app.debug, app.testing)
+        timeout = float(config.get("MAIL_TIMEOUT", DEFAULT_TIMEOUT))
         for msg_id in candidates:
             if not _claim(msg_id):
                 continue  # another worker has it, or it was sent meanwhile
             row = db.session.execute(select(OutboxMessage).where(OutboxMessage.id == msg_id)).scalar_one()
+            accepted = False  # the server took the message: from here on it counts as sent
             try:
                 if config.get("MAIL_CONSOLE"):
                     click.echo(f"\n--- Mail to {row.recipients}: {row.subject}\n{row.body_text}\n---")
                 else:
-                    with Connection(state) as conn:
+                    with TimedConnection(state, timeout) as conn:
                         conn.send(_to_message(row))
+                        accepted = True
             except Exception as err:  # SMTP down, refused, timed out: try again later
-                row.last_error = f"{type(err).__name__}: {err}"[:2000]
-                row.next_attempt_at = utcnow() + (backoff(row.attempts) if back_off else timedelta(0))
-                db.session.commit()
-                failed += 1
-                app.logger.warning("Mail %s to %s not sent: %s", row.id, row.recipients, row.last_error)
-                continue
+                if accepted:  # only saying goodbye (QUIT) failed; sending it again would deliver it twice
+                    app.logger.warning("Mail %s was accepted; closing the connection failed: %s", row.id, err)
+                else:
+                    row.last_error = f"{type(err).__name__}: {err}"[:2000]
+                    row.next_attempt_at = utcnow() + (backoff(row.attempts) if back_off else timedelta(0))
+                    db.session.commit()
+                    failed += 1
+                    app.logger.warning("Mail %s to %s not sent: %s", row.id, row.recipients, row.last_error)
+                    continue
             row.sent_at = utcnow()
             row.last_error = None
             db.session.commit()

@@ -436,6 +436,9 @@ def _apply_scope(state) -> None:
     state.statement = state.statement.options(*opts)
 
 
+MAX_INT = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
+
+
 def get_or_404(model, ident):
     """The scoped object with this id, or 404. Never Session.get (it skips the scope)."""
     from flask import abort
@@ -443,6 +446,8 @@ def get_or_404(model, ident):
     try:
         ident = int(ident)
     except (TypeError, ValueError):
+        abort(404)
+    if not 0 < ident <= MAX_INT:  # beyond the id column's range: no such row (and no driver overflow)
         abort(404)
     obj = db.session.execute(select(model).where(model.id == ident)).scalar_one_or_none()
     if obj is None:
@@ -521,6 +526,8 @@ def clean_name(value: str | None, field: str = "name", label: str = "Name") -> s
         raise RuleError(f"{label} is required.", field)
     if len(value) > NAME_MAX:
         raise RuleError(f"{label} must be at most {NAME_MAX} characters (it has {len(value)}).", field)
+    if any(unicodedata.category(c) == "Cc" for c in value):  # names go into mail and page text as one line
+        raise RuleError(f"{label} must be on one line, without tabs or other control characters.", field)
     return value
 
 
@@ -530,7 +537,9 @@ def clean_choice(value: str | None, choices: tuple[str, ...], field: str, label:
     return value
 
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# No separators, brackets or quotes either: a stored address is always exactly one mail recipient.
+_EMAIL_CHAR = r'[^@\s,;<>()\[\]\\"\x00-\x1f\x7f]'
+EMAIL_RE = re.compile(rf"^{_EMAIL_CHAR}+@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$")
 
 
 def clean_email(value: str | None) -> str:
@@ -702,6 +711,9 @@ def update_contact(contact: Contact, data: dict) -> Contact:
     if diff:
         if "state" in diff and contact.state == "suspended":
             contact.session_epoch += 1
+        if "email" in diff or ("state" in diff and contact.state == "suspended"):
+            # a link sent to the old address (or before the suspension) must not set the password now
+            expire_password_links(contact)
         db.session.flush()
         audit("update", contact, f"Edited contact {contact.name}", diff)
     return contact
@@ -1244,6 +1256,16 @@ def issue_password_token(contact: Contact, purpose: str) -> str:
     return token
 
 
+def expire_password_links(contact: Contact) -> None:
+    """End every unused link of the contact (their email changed, or they were suspended)."""
+    db.session.execute(
+        PasswordToken.__table__.update()
+        .where(PasswordToken.contact_id == contact.id, PasswordToken.used_at.is_(None),
+               PasswordToken.expires_at > utcnow())
+        .values(expires_at=utcnow())
+    )
+
+
 def send_password_link(contact: Contact, purpose: str = "reset") -> None:
     """Queue the welcome or reset mail with a link to set a password (never the password itself)."""
     import mailer
@@ -1341,6 +1363,15 @@ def rotate_embed_secret(reseller: Reseller) -> str:
     db.session.flush()
     audit("rotate_embed_secret", reseller, f"Rotated the embed secret of {reseller.name}")
     return reseller.embed_secret
+
+
+def drop_previous_embed_secret(reseller: Reseller) -> None:
+    """End the grace period now: only the current embed secret signs in (for a leaked previous secret)."""
+    if reseller.embed_secret_previous is None:
+        raise RuleError("There is no previous embed secret to stop.", "embed_secret", 409)
+    reseller.embed_secret_previous = None
+    db.session.flush()
+    audit("drop_previous_embed_secret", reseller, f"Stopped the previous embed secret of {reseller.name}")
 
 
 def end_embed_sessions(reseller: Reseller) -> None:

@@ -110,20 +110,29 @@ def capabilities(contact) -> list[str]:
             f"Create more reseller users of {reseller.name}",
             "Raise a Host to Owner, and lower them again",
             f"Change the settings of {reseller.name}: trial and demo lengths, brand, embed origins",
-            "View the portal as one of their contacts sees it (read-only, audited)",
+            f"View the portal as any contact of {reseller.name} sees it (read-only, audited)",
         ]
     if contact.has_role("owner") and contact.company is not None:
         out.append(f"Manage {contact.company.name}: its details, contacts and rooms")
     if contact.company_id is not None:
-        for room in contact_rooms(contact):
-            if room.product_type == "personal room":
+        rooms = contact_rooms(contact)
+        if rooms:
+            n = len(rooms)
+            out.append(f"See {n} linked room{'' if n == 1 else 's'} on My rooms, each with its meeting link")
+        else:
+            out.append("See My rooms (no rooms are linked yet)")
+        for room in rooms:
+            # The same answer as can(), so the list never promises an Edit the portal refuses (or hides one).
+            if not can(contact, "edit_room", room):
+                out.append(f"Use room {room.name} (Host; the room owner edits it)")
+            elif room.product_type == "personal room" and hosts_as_editor(contact, room):
                 out.append(f"Edit room {room.name} (Host of a personal room)")
             elif hosts_as_editor(contact, room):
                 out.append(f"Edit room {room.name} (room owner)")
+            elif contact.has_role("owner"):
+                out.append(f"Edit room {room.name} (Owner of {contact.company.name})")
             else:
-                out.append(f"Use room {room.name} (Host; the room owner edits it)")
-        if not out:
-            out.append("See My rooms (no rooms are linked yet)")
+                out.append(f"Edit room {room.name} (reseller staff)")
     if contact.state != "live":
         out.insert(0, "Suspended: cannot log in, so none of this applies until reactivated")
     return out

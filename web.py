@@ -9,7 +9,7 @@ from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import Select
 
 from extensions import db
-from models import RuleError
+from models import MAX_INT, RuleError
 
 
 def is_htmx() -> bool:
@@ -65,10 +65,13 @@ def form_error(template: str, block: str, err: RuleError, **ctx):
 
 
 def parse_int(value, default: int | None = None) -> int | None:
+    """An int from a query or form value; ``default`` when it is not one or is out of the
+    database's integer range (a 20-digit id would otherwise overflow the driver: a 500)."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return default
+    return number if abs(number) <= MAX_INT else default
 
 
 class ListArgs:

@@ -1,8 +1,11 @@
 """Password links: Reset password on a contact, the public "forgot password" form, and the set-password page."""
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from functools import partial
+
+from flask import Blueprint, Flask, abort, current_app, flash, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+import mailer
 import models
 from extensions import db, limiter
 from models import Contact, RuleError, get_or_404
@@ -53,6 +56,32 @@ def set_password(token):
     return redirect(url_for("auth.login"), 303)
 
 
+def send_reset_after_response(app: Flask, email: str) -> None:
+    """The work of /forgot, done once the answer has gone out (``call_on_close``).
+
+    Whether the email belongs to a live account decides whether anything is written and sent, so
+    none of it happens while the person waits: the answer takes the same time either way and
+    cannot reveal which emails have accounts. The mail goes through the outbox as usual (queued
+    and committed together with its token, then tried once; if SMTP is down it stays pending for
+    ``mail send-pending``).
+    """
+    ids = None
+    try:
+        with app.app_context():
+            contact = db.session.execute(
+                select(Contact).where(Contact.email == email).execution_options(unscoped=True)
+            ).scalar_one_or_none()
+            if contact is None or contact.state != "live":
+                return
+            models.send_password_link(contact, "reset")
+            db.session.commit()
+            ids = db.session.info.pop("outbox_ready", None)
+        if ids:
+            mailer.deliver_pending(app, limit=len(ids), ids=ids, back_off=False)
+    except Exception:  # the answer has gone; never raise into the server
+        app.logger.exception("Forgot password: the link for a requested email was not queued or sent.")
+
+
 @bp.route("/forgot", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["RATELIMIT_FORGOT"], methods=["POST"])
 def forgot():
@@ -62,15 +91,13 @@ def forgot():
         email = models.clean_email(request.form.get("email"))
     except RuleError as err:
         return form_error("account/forgot.html", "forgot_form", err)
-    contact = db.session.execute(
-        select(Contact).where(Contact.email == email).execution_options(unscoped=True)
-    ).scalar_one_or_none()
-    if contact is not None and contact.state == "live":
-        models.send_password_link(contact, "reset")
-        db.session.commit()
-    # The same answer whether or not the email belongs to an account.
+    # The same answer, in the same time, whether or not the email belongs to an account:
+    # the lookup and the mail happen after the answer is sent.
     flash(f"If {email} belongs to a live account, a link to set a new password is on its way. "
           "It works once, for 24 hours.")
     if is_htmx():
-        return "", 204, {"HX-Redirect": url_for("auth.login")}
-    return redirect(url_for("auth.login"), 303)
+        resp = make_response("", 204, {"HX-Redirect": url_for("auth.login")})
+    else:
+        resp = redirect(url_for("auth.login"), 303)
+    resp.call_on_close(partial(send_reset_after_response, current_app._get_current_object(), email))
+    return resp

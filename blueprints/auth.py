@@ -1,7 +1,11 @@
 """Log in and out."""
+from functools import lru_cache
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db, limiter
 from models import Contact
@@ -11,9 +15,29 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """``next`` when it is a path on this site, else home.
+
+    Browsers drop tabs and line breaks from URLs ("/\\t/evil.example" becomes "//evil.example")
+    and read a backslash as a slash, so any whitespace, control character or backslash refuses it.
+    """
+    if (
+        target
+        and len(target) <= 2000
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not any(c.isspace() or ord(c) < 32 or ord(c) == 127 or c == "\\" for c in target)
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("companies.home")  # Companies for managers, My rooms for everyone else
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash made like real ones, checked when there is no account (or no password yet) for the email,
+    so an unknown email costs the same time as a wrong password and the login does not reveal accounts."""
+    return generate_password_hash("not a password of anyone")
 
 
 @bp.get("/login")
@@ -32,7 +56,10 @@ def login_post():
         select(Contact).where(Contact.email == email).execution_options(unscoped=True)
     ).scalar_one_or_none()
     error = None
-    if user is None or not user.check_password(password):
+    if user is None or not user.password_hash:
+        check_password_hash(_dummy_hash(), password)  # same work either way (no account enumeration)
+        error = "That email and password do not match an account."
+    elif not check_password_hash(user.password_hash, password):
         error = "That email and password do not match an account."
     elif not user.is_active:
         error = "This account is suspended. Ask your reseller to reactivate it."

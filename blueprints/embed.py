@@ -8,8 +8,10 @@ Signed sign-in
     signature check. ``exp`` is required and at most EMBED_TOKEN_MAX_SECONDS
     ahead; ``jti`` is single use (an EmbedTokenUse row until ``exp``, inserted in
     the sign-in transaction, so a replay hits the primary key); ``path`` is an
-    optional portal path. After a rotation the previous secret is accepted for
-    EMBED_SECRET_GRACE_SECONDS.
+    optional portal path; ``iat`` and ``nbf``, when present, must be numbers not
+    in the future. After a rotation the previous secret is accepted for
+    EMBED_SECRET_GRACE_SECONDS (or until "Stop the previous secret now"). Secret
+    and session management needs a first-party session, never an embed one.
 
 Embed sessions (stateless, so app servers stay stateless)
     An embed session is an itsdangerous-signed token {contact, reseller,
@@ -42,6 +44,7 @@ browser stores no cookie.
 from __future__ import annotations
 
 import json
+import math
 import re
 import secrets
 import time
@@ -363,6 +366,13 @@ def _find_contact(email) -> Contact | None:
     ).scalar_one_or_none()
 
 
+def _seconds(value) -> bool:
+    """A NumericDate claim: a finite number of seconds (JSON allows NaN and Infinity in PyJWT's parser)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+
+
 def verify_token(token: str) -> tuple[Contact, Reseller, dict]:
     """The contact a sign-in token is for, or TokenProblem. Records the jti (the caller commits)."""
     if not token or len(token) > 4096:
@@ -393,11 +403,17 @@ def verify_token(token: str) -> tuple[Contact, Reseller, dict]:
         raise TokenProblem(401, INVALID)
     # From here the reseller's partner signed it: its own pages may frame the answer.
     exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+    if not _seconds(exp):
         raise TokenProblem(401, "This sign-in link is not valid: it needs an exp (expiry time).", reseller)
     now = _now()
     if exp <= now:
         raise TokenProblem(401, EXPIRED, reseller)
+    for name in ("nbf", "iat"):  # optional, but honoured when present
+        value = claims.get(name)
+        if value is not None and not _seconds(value):
+            raise TokenProblem(401, f"This sign-in link is not valid: its {name} is not a time.", reseller)
+        if value is not None and value > now + CLOCK_SKEW_SECONDS:
+            raise TokenProblem(401, f"This sign-in link is not valid yet: its {name} is in the future.", reseller)
     limit = current_app.config["EMBED_TOKEN_MAX_SECONDS"]
     if exp > now + limit + CLOCK_SKEW_SECONDS:
         raise TokenProblem(
@@ -470,12 +486,17 @@ def reopen(reseller_id):
 # --------------------------------------------------------------------------- settings: secret and sessions
 
 
-def _own_reseller() -> Reseller:
+def _own_reseller(write: bool = False) -> Reseller:
+    """The signed-in reseller user's reseller. Writes need a first-party session, never an embed one:
+    whoever holds the signing secret can open an embed session as any user, and must not be able to
+    use it to rotate the secret (and learn the new one) or keep the previous one alive."""
     if not (current_user.has_role("reseller") and current_user.reseller_id is not None):
         abort(404)
     reseller = current_user.reseller
     if reseller is None or not can(current_user, "reseller_settings", reseller):
         abort(404)
+    if write and g.get("embed"):
+        abort(403)
     return reseller
 
 
@@ -495,6 +516,7 @@ def _settings_ctx(reseller: Reseller, **extra) -> dict:
         "new_secret": None,
         "message": None,
         "sso_path": url_for("embed.sso"),
+        "in_frame": bool(g.get("embed")),
     }
     ctx.update(extra)
     return ctx
@@ -518,17 +540,27 @@ def _settings_answer(reseller: Reseller, message: str, **extra):
 @login_required
 def rotate():
     """A new secret, shown once in this answer; the previous one keeps working for the grace period."""
-    reseller = _own_reseller()
+    reseller = _own_reseller(write=True)
     secret = models.rotate_embed_secret(reseller)
     db.session.commit()
     return _settings_answer(reseller, "Rotated the embed secret. Copy the new secret now: it is shown only once.",
                             new_secret=secret)
 
 
+@bp.post("/settings/embed/drop-previous")
+@login_required
+def drop_previous():
+    """Stop accepting the previous secret before the grace period ends (it leaked, or the server is updated)."""
+    reseller = _own_reseller(write=True)
+    models.drop_previous_embed_secret(reseller)
+    db.session.commit()
+    return _settings_answer(reseller, "The previous embed secret no longer works. Only the current secret signs in.")
+
+
 @bp.post("/settings/embed/end-sessions")
 @login_required
 def end_sessions():
-    reseller = _own_reseller()
+    reseller = _own_reseller(write=True)
     models.end_embed_sessions(reseller)
     db.session.commit()
     return _settings_answer(reseller, f"Ended all embed sessions of {reseller.name}.")

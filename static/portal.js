@@ -1,4 +1,5 @@
-// Small glue for htmx: toasts from HX-Trigger, and closing the side panel.
+// Small glue for htmx: toasts from HX-Trigger, the side panel (close, Escape, focus),
+// focus on the first field of a swapped-in form, and tidy list URLs.
 (function () {
   document.body.addEventListener("toast", function (evt) {
     var box = document.getElementById("toast");
@@ -8,13 +9,53 @@
     clearTimeout(box._t);
     box._t = setTimeout(function () { box.classList.remove("show"); }, 4000);
   });
+
+  function closePanel() {
+    var panel = document.getElementById("panel");
+    if (panel) panel.innerHTML = "";
+  }
   document.body.addEventListener("click", function (evt) {
     var btn = evt.target.closest("[data-close-panel]");
     // Only inside the panel; the same link on a full page is an ordinary link.
     if (btn && btn.closest("#panel")) {
       evt.preventDefault();
-      var panel = document.getElementById("panel");
-      if (panel) panel.innerHTML = "";
+      closePanel();
     }
+  });
+  document.addEventListener("keydown", function (evt) {
+    var panel = document.getElementById("panel");
+    if (evt.key === "Escape" && panel && panel.children.length) closePanel();
+  });
+
+  // After a swap: a field the server marked invalid gets the focus; a form opened in the panel
+  // or an inline row edit starts on its first field (a panel without fields, on Cancel/Close).
+  var FIELD = "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
+  document.body.addEventListener("htmx:afterSettle", function (evt) {
+    var elt = evt.target;
+    if (!elt.querySelector) return;
+    var panel = document.getElementById("panel");
+    var inPanel = panel && panel.contains(elt);
+    var invalid = elt.matches("[aria-invalid=true]") ? elt : elt.querySelector("[aria-invalid=true]");
+    if (!invalid && !inPanel && !elt.matches("tr.editing")) return;
+    var field = invalid || elt.querySelector(FIELD) || (inPanel && elt.querySelector("[data-close-panel]"));
+    if (field) field.focus();
+  });
+
+  // Enter in a list's search box: htmx already searches on the input's "search" event, so the
+  // toolbar form's plain submit (the no-JavaScript fallback) would only reload the whole page.
+  document.body.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (form.matches("form[role=search]") && form.querySelector("input[type=search][hx-get]")) evt.preventDefault();
+  });
+
+  // List URLs without empty parameters: /companies?q=ac rather than ?q=ac&type=&status=.
+  document.body.addEventListener("htmx:configRequest", function (evt) {
+    if (evt.detail.verb !== "get") return;
+    var data = evt.detail.formData || evt.detail.parameters;
+    var empty = [];
+    data.forEach(function (value, name) {
+      if (value === "" && data.getAll(name).every(function (v) { return v === ""; })) empty.push(name);
+    });
+    empty.forEach(function (name) { data.delete(name); });
   });
 })();

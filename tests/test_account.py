@@ -228,6 +228,35 @@ def test_set_password_expired_link(app, reseller_client, world):
     assert token_row(token).used_at is None
 
 
+def _edit(contact, **kw):
+    db.session.refresh(contact)
+    return {"first_name": contact.first_name, "last_name": contact.last_name, "email": contact.email,
+            "phone": contact.phone or "", "state": contact.state, "version": contact.version, **kw}
+
+
+@pytest.mark.parametrize("change", [{"email": "moved.on@elsewhere.example"}, {"state": "suspended"}])
+def test_set_password_link_ends_when_email_changes_or_contact_is_suspended(app, reseller_client, world, change):
+    """A link sent to the old address (or before a suspension) cannot set the password afterwards."""
+    contact = world.a.contacts[1]
+    token = reset(reseller_client, contact)
+    resp = reseller_client.post(f"/contacts/{contact.id}", data=_edit(contact, **change), htmx=True)
+    assert resp.status_code == 200
+    anon = app.test_client()
+    page = anon.get(f"/password/{token}")
+    assert page.status_code == 410 and "expired" in page.text
+    assert set_password(anon, token).status_code == 410
+    db.session.refresh(contact)
+    assert contact.password_hash == factories.PASSWORD_HASH
+
+
+def test_set_password_link_survives_other_edits(app, reseller_client, world):
+    contact = world.a.contacts[1]
+    token = reset(reseller_client, contact)
+    assert reseller_client.post(f"/contacts/{contact.id}", data=_edit(contact, phone="0123 456"),
+                                htmx=True).status_code == 200
+    assert set_password(app.test_client(), token).status_code == 303
+
+
 @pytest.mark.parametrize("mangle", [
     lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
     lambda t: t[:-4],
@@ -284,7 +313,9 @@ def test_login_page_links_to_forgot(client):
 def _forgot(app, email):
     c = app.test_client()
     with mail.record_messages() as sent:
-        resp = c.post("/forgot", data={"email": email})
+        # buffered: the test client closes the response, as a server does once it has sent it,
+        # which runs the work /forgot leaves until after its answer
+        resp = c.post("/forgot", data={"email": email}, buffered=True)
     follow = c.get(resp.headers.get("Location", "/login"))
     return resp, page_text(follow).replace(email, "EMAIL"), sent
 
@@ -305,6 +336,50 @@ def test_forgot_answers_the_same_for_known_and_unknown_email(app, world):
     assert "If EMAIL belongs to a live account" in page_k
     assert [m.recipients for m in sent_k] == [[known]] and sent_u == []
     assert token_from(sent_k[0])
+
+
+def test_forgot_does_its_work_after_the_answer(app, world):
+    """Nothing that depends on the email's account is done while the person waits (no timing oracle)."""
+    known = world.a.contacts[1].email
+    tokens = lambda: db.session.execute(select(PasswordToken)).scalars().all()  # noqa: E731
+    before = len(tokens())
+    c = app.test_client()
+    with mail.record_messages() as sent:
+        resp = c.post("/forgot", data={"email": known})
+        assert resp.status_code == 303 and resp.headers["Location"] == "/login"
+        db.session.expire_all()
+        assert len(tokens()) == before and sent == []  # answered; nothing looked up, written or sent yet
+        resp.close()  # the server has sent the answer
+    assert [m.recipients for m in sent] == [[known]]
+    db.session.expire_all()
+    assert len(tokens()) == before + 1
+
+
+def test_forgot_smtp_down_keeps_the_mail_pending(app, world, monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setitem(app.config, "MAIL_SUPPRESS_SEND", False)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    known = world.a.contacts[1].email
+    resp = app.test_client().post("/forgot", data={"email": known}, buffered=True)
+    assert resp.status_code == 303
+    db.session.expire_all()
+    row = db.session.execute(select(OutboxMessage).where(OutboxMessage.recipients == known)
+                             .order_by(OutboxMessage.id.desc())).scalars().first()
+    assert "new password" in row.subject
+    assert row.sent_at is None and row.attempts == 1 and row.last_error and row.next_attempt_at <= utcnow()
+
+
+def test_forgot_htmx_answer_is_the_same_for_known_and_unknown(app, world):
+    answers = []
+    for email in (world.a.contacts[1].email, "nobody@nowhere.example"):
+        resp = app.test_client().post("/forgot", data={"email": email}, htmx=True, buffered=True)
+        answers.append((resp.status_code, resp.headers["HX-Redirect"], resp.get_data()))
+    assert answers[0] == answers[1] == (204, "/login", b"")
 
 
 def test_forgot_suspended_contact_gets_no_mail(app, world):

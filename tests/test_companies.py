@@ -199,3 +199,34 @@ def test_index_sort_by_live_counts(reseller_client, world):
         assert text.index("Busy Co") < text.index("A Corp") < text.index("Empty Co")
         text = page_text(reseller_client.get(f"/companies?sort={key}", htmx=True))
         assert text.index("Empty Co") < text.index("A Corp") < text.index("Busy Co")
+
+
+def test_index_history_restore_gets_full_page(reseller_client, world):
+    """htmx keeps no history cache (historyCacheSize 0): Back re-requests the URL and must get the page."""
+    resp = reseller_client.get("/companies?q=A&sort=-created", htmx=True, headers={"HX-History-Restore-Request": "true"})
+    assert resp.status_code == 200 and "<html" in resp.text and 'value="A"' in resp.text
+    assert 'name="sort" value="-created" form="company-list-state"' in resp.text
+
+
+def test_index_fragment_carries_sort_for_the_toolbar(reseller_client, world):
+    """The sort input travels with the table, so a search or filter after sorting keeps the sort."""
+    frag = reseller_client.get("/companies?sort=-created", htmx=True)
+    assert "<html" not in frag.text
+    assert 'name="sort" value="-created" form="company-list-state"' in frag.text
+    full = reseller_client.get("/companies?sort=-created")
+    assert 'id="company-list-state"' in full.text
+
+
+HUGE = "99999999999999999999"  # beyond any integer column: once a 500 (driver overflow)
+
+
+@pytest.mark.parametrize("path, status", [
+    (f"/companies?page={HUGE}", 200),
+    (f"/companies?per_page={HUGE}", 200),
+    (f"/companies/{HUGE}/edit", 404),
+    (f"/companies/{HUGE}/delete", 404),
+])
+def test_index_and_edit_oversized_numbers_are_not_500(reseller_client, world, path, status):
+    resp = reseller_client.get(path)
+    assert resp.status_code == status
+    assert "<html" in resp.text

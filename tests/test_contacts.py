@@ -213,6 +213,10 @@ def test_create_contact_plain_form_redirects(reseller_client, world):
         ({"last_name": "x" * 121}, "last_name", "at most 120"),
         ({"first_name": "y" * 500}, "first_name", "at most 120"),
         ({"email": "not-an-email"}, "email", "valid email"),
+        # one address is one recipient: no list separators or display-name syntax
+        ({"email": "me@mine.example,bcc"}, "email", "valid email"),
+        ({"email": '"me"<x>@mine.example'}, "email", "valid email"),
+        ({"first_name": "Pat\nYour new password is 1234"}, "first_name", "on one line"),
         ({"email": ""}, "email", "Email is required"),
         ({"email": "A0@EXAMPLE.TEST"}, "email", "already in use"),
         ({"phone": "call me maybe"}, "phone", "Phone may contain"),
@@ -764,3 +768,30 @@ def test_other_resellers_room_is_404(reseller_client, world, method, path):
 def test_unknown_contact_is_404(reseller_client, world):
     assert reseller_client.get("/contacts/999999/edit").status_code == 404
     assert reseller_client.post("/contacts/999999/delete", htmx=True).status_code == 404
+
+
+def test_index_fragment_carries_sort_for_the_toolbar(reseller_client, world):
+    """The sort input travels with the table, so a search or filter after sorting keeps the sort."""
+    frag = reseller_client.get("/contacts?sort=-email", htmx=True)
+    assert "<html" not in frag.text and 'name="sort" value="-email" form="contact-list-state"' in frag.text
+    full = reseller_client.get("/contacts?sort=-email", htmx=True, headers={"HX-History-Restore-Request": "true"})
+    assert "<html" in full.text and 'id="contact-list-state"' in full.text
+
+
+HUGE = "99999999999999999999"  # beyond any integer column: once a 500 (driver overflow)
+
+
+@pytest.mark.parametrize("path", [f"/contacts/new?company_id={HUGE}", f"/contacts/{HUGE}/edit"])
+def test_oversized_ids_are_404(reseller_client, world, path):
+    assert reseller_client.get(path).status_code == 404
+
+
+def test_confirm_change_company_oversized_company_is_404(reseller_client, world):
+    contact = world.a.contacts[0]
+    assert reseller_client.get(f"/contacts/{contact.id}/change-company?company_id={HUGE}").status_code == 404
+
+
+def test_link_room_oversized_room_id_is_explained(reseller_client, world):
+    contact = world.a.contacts[1]
+    resp = reseller_client.post(f"/contacts/{contact.id}/rooms", data={"room_id": HUGE}, htmx=True)
+    assert resp.status_code == 422 and 'id="contact-rooms"' in resp.text and "Choose a room" in resp.text

@@ -154,6 +154,34 @@ def test_sso_exp_at_the_limit_is_accepted(client, ew):
     sign_in(client, ew.a.staff, exp=int(time.time()) + 300)
 
 
+def test_sso_past_nbf_and_iat_within_clock_skew_are_accepted(app, client, ew):
+    now = int(time.time())
+    sign_in(client, ew.a.staff, iat=now - 10, nbf=now - 10)
+    sign_in(app.test_client(), ew.a.staff, iat=now + 10, nbf=now + 10)  # the partner's clock a little ahead
+
+
+def test_sso_same_jti_at_once_signs_in_only_once(app, ew):
+    """Two requests with one token at the same moment: the jti's primary key lets exactly one through."""
+    import threading
+
+    token = make_token(ew.a.staff)
+    barrier = threading.Barrier(2)
+    statuses = []
+
+    def open_link():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.get("/embed/sso", query_string={"token": token}).status_code)
+
+    threads = [threading.Thread(target=open_link) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == [200, 401]
+    assert len(db.session.execute(db.select(EmbedTokenUse)).all()) == 1
+
+
 # --------------------------------------------------------------------------- /embed/sso: every bad token
 
 
@@ -195,11 +223,32 @@ def _suspended(w):
     return make_token(c)
 
 
+def _raw_claims(w, claims_json: str) -> str:
+    """Signed with A's secret, claims exactly as given (JSON that PyJWT parses, like NaN)."""
+    import hashlib
+    import hmac
+
+    body = base64.urlsafe_b64encode(claims_json.encode()).decode().rstrip("=")
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{body}"
+    sig = hmac.new(w.a.reseller.embed_secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(sig).decode().rstrip('=')}"
+
+
 BAD_TOKENS = {
     "expired": (lambda w: make_token(w.a.staff, exp=int(time.time()) - 5), 401, "has expired"),
     "exp_too_far_ahead": (lambda w: make_token(w.a.staff, exp=int(time.time()) + 3600), 401, "at most 5 minutes"),
     "no_exp": (lambda w: make_token(w.a.staff, drop=("exp",)), 401, "needs an exp"),
     "exp_not_a_number": (lambda w: make_token(w.a.staff, exp="tomorrow"), 401, "not valid"),
+    "exp_nan": (lambda w: _raw_claims(w, f'{{"sub": "{w.a.staff.email}", "exp": NaN, "jti": "nan-1"}}'), 401,
+                "needs an exp"),
+    "exp_infinity": (lambda w: _raw_claims(w, f'{{"sub": "{w.a.staff.email}", "exp": Infinity, "jti": "inf-1"}}'),
+                     401, "needs an exp"),
+    "exp_huge_integer": (lambda w: make_token(w.a.staff, exp=10**400), 401, "at most 5 minutes"),
+    "nbf_in_the_future": (lambda w: make_token(w.a.staff, nbf=int(time.time()) + 120), 401, "not valid yet"),
+    "iat_in_the_future": (lambda w: make_token(w.a.staff, iat=int(time.time()) + 120), 401, "not valid yet"),
+    "iat_not_a_number": (lambda w: make_token(w.a.staff, iat="now"), 401, "iat is not a time"),
+    "nbf_nan": (lambda w: _raw_claims(w, f'{{"sub": "{w.a.staff.email}", "exp": {int(time.time()) + 60}, '
+                                         f'"jti": "nbf-nan", "nbf": NaN}}'), 401, "nbf is not a time"),
     "no_jti": (lambda w: make_token(w.a.staff, drop=("jti",)), 401, "needs a jti"),
     "jti_too_long": (lambda w: make_token(w.a.staff, jti="x" * 200), 401, "needs a jti"),
     "foreign_reseller_secret": (lambda w: make_token(w.a.staff, secret=w.b.reseller.embed_secret), 401, "not valid"),
@@ -220,6 +269,14 @@ BAD_TOKENS = {
     "path_javascript": (lambda w: make_token(w.a.staff, path="javascript:alert(1)"), 403, "cannot open"),
     "path_login_page": (lambda w: make_token(w.a.staff, path="/login"), 403, "cannot open"),
     "path_unknown_page": (lambda w: make_token(w.a.staff, path="/no-such-page"), 403, "cannot open"),
+    "path_password_page": (lambda w: make_token(w.a.staff, path="/password/abc"), 403, "cannot open"),
+    "path_forgot_page": (lambda w: make_token(w.a.staff, path="/forgot"), 403, "cannot open"),
+    "path_dot_segments": (lambda w: make_token(w.a.staff, path="/rooms/../login"), 403, "cannot open"),
+    "path_static_file": (lambda w: make_token(w.a.staff, path="/static/../login"), 403, "cannot open"),
+    "path_embed_page": (lambda w: make_token(w.a.staff, path=f"/embed/{w.a.reseller.id}/open?path=/rooms"), 403,
+                        "cannot open"),
+    "path_post_only": (lambda w: make_token(w.a.staff, path="/logout"), 403, "cannot open"),
+    "path_fragment": (lambda w: make_token(w.a.staff, path="/rooms#x"), 403, "cannot open"),
     "path_backslash": (lambda w: make_token(w.a.staff, path="/\\evil.example"), 403, "cannot open"),
     "path_not_a_string": (lambda w: make_token(w.a.staff, path=7), 403, "cannot open"),
 }
@@ -290,6 +347,25 @@ def test_csp_non_embed_responses_deny_framing(reseller_client, ew):
         resp = reseller_client.get(url)
         assert frame_ancestors(resp) == "'none'", url
         assert resp.headers["X-Frame-Options"] == "DENY", url
+
+
+def test_csp_static_files_and_error_pages_deny_framing(app, reseller_client, ew):
+    answers = {
+        "static": reseller_client.get("/static/portal.css"),
+        "not found": reseller_client.get("/nowhere"),
+        "csrf error": reseller_client.post("/companies", csrf=False, data={"name": "X"}),
+        "method not allowed": reseller_client.put("/companies"),
+    }
+    for name, resp in answers.items():
+        assert frame_ancestors(resp) == "'none'", name
+        assert resp.headers["X-Frame-Options"] == "DENY", name
+
+
+def test_first_party_session_cookie_is_not_samesite_none(client, auth, ew):
+    resp = auth.login(ew.a.staff.email)
+    cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Partitioned" not in cookie
+    assert embed.COOKIE not in resp.headers.get("Set-Cookie", "")
 
 
 def test_csp_embed_responses_allow_exactly_the_partner_origins(app, client, ew):
@@ -585,6 +661,63 @@ def test_rotating_twice_drops_the_oldest_secret(app, reseller_client, ew):
     assert client.get("/embed/sso", query_string={"token": make_token(ew.a.staff, secret=first)}).status_code == 401
 
 
+def test_drop_previous_secret_stops_it_at_once(app, reseller_client, ew):
+    reseller = ew.a.reseller
+    old = reseller.embed_secret
+    reseller_client.post("/settings/embed/rotate", htmx=True)
+    assert "Stop the previous secret now" in reseller_client.get("/settings/embed").text
+    resp = reseller_client.post("/settings/embed/drop-previous", htmx=True)
+    assert resp.status_code == 200 and "no longer works" in resp.headers["HX-Trigger"]
+    assert "<html" not in resp.text and 'id="embed-settings"' in resp.text
+    assert "previous secret is accepted" not in page_text(resp) and "Stop the previous secret now" not in resp.text
+    db.session.refresh(reseller)
+    assert reseller.embed_secret_previous is None
+    client = app.test_client()
+    assert client.get("/embed/sso", query_string={"token": make_token(ew.a.staff, secret=old)}).status_code == 401
+    assert_not_signed_in(client)
+    assert client.get("/embed/sso", query_string={"token": make_token(ew.a.staff)}).status_code == 200
+    event = db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "drop_previous_embed_secret")
+                               ).scalar_one()
+    assert event.reseller_id == reseller.id and old not in event.changes
+
+
+def test_drop_previous_secret_without_one_is_409(reseller_client, ew):
+    resp = reseller_client.post("/settings/embed/drop-previous", htmx=True)
+    assert resp.status_code == 409 and "no previous embed secret" in resp.text
+
+
+def test_drop_previous_secret_other_reseller_and_roles(app, other_client, auth, client, ew):
+    models.rotate_embed_secret(ew.a.reseller)
+    db.session.commit()
+    other_client.post("/settings/embed/drop-previous", htmx=True)  # acts on B's reseller, never on A's
+    db.session.refresh(ew.a.reseller)
+    assert ew.a.reseller.embed_secret_previous is not None
+    auth.login(ew.a.contacts[0].email)
+    assert client.post("/settings/embed/drop-previous").status_code == 404
+    assert client.post("/settings/embed/drop-previous", csrf=False).status_code == 400
+
+
+def test_settings_writes_are_refused_inside_the_frame(app, client, ew):
+    """Whoever holds the signing secret can open an embed session as the staff user; that session must not
+    rotate the secret (and learn the next one), keep the previous one alive or end sessions."""
+    reseller = ew.a.reseller
+    models.rotate_embed_secret(reseller)
+    db.session.commit()
+    before = (reseller.embed_secret, reseller.embed_secret_previous, reseller.embed_epoch)
+    ec = header_client(app, client, ew.a.staff)
+    page = ec.get("/settings/embed")
+    assert page.status_code == 200 and "open the portal directly" in page_text(page)
+    assert "Rotate secret</button>" not in page.text and "End all embed sessions</button>" not in page.text
+    assert "Stop the previous secret now" not in page.text
+    for url in ("/settings/embed/rotate", "/settings/embed/drop-previous", "/settings/embed/end-sessions"):
+        resp = ec.post(url, htmx=True)
+        assert resp.status_code == 403, url
+        assert reseller.embed_secret not in resp.text
+    db.session.refresh(reseller)
+    assert (reseller.embed_secret, reseller.embed_secret_previous, reseller.embed_epoch) == before
+    assert ec.get("/companies").status_code == 200  # the session itself goes on
+
+
 def test_end_all_embed_sessions(app, reseller_client, ew):
     a_session = header_client(app, app.test_client(), ew.a.contacts[0])
     b_session = header_client(app, app.test_client(), ew.b.staff)
@@ -614,6 +747,26 @@ def test_settings_other_reseller_cannot_touch_a(other_client, ew):
     db.session.refresh(ew.a.reseller)
     assert (ew.a.reseller.embed_secret, ew.a.reseller.embed_epoch) == before
     assert PARTNER not in other_client.get("/settings/embed").text
+
+
+# --------------------------------------------------------------------------- docs/embedding.md
+
+
+def test_docs_python_signing_example_signs_in(app, client, ew):
+    """The signing example in the partner contract, run as written (with this portal and A's secret)."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "embedding.md").read_text()
+    code = re.search(r"### Signing in Python.*?```python\n(.*?)```", doc, re.S).group(1)
+    namespace = {}
+    exec(compile(code, "docs/embedding.md", "exec"), namespace)
+    namespace["PORTAL"] = app.config["PUBLIC_URL"]
+    namespace["EMBED_SECRET"] = ew.a.reseller.embed_secret
+    url = namespace["portal_src"](ew.a.staff.email, "/rooms?q=team")
+    assert url.startswith(f"{app.config['PUBLIC_URL']}/embed/sso?token=")
+    resp = client.get(url.removeprefix(app.config["PUBLIC_URL"]))
+    assert resp.status_code == 200 and 'data-embed-path="/rooms?q=team"' in resp.text
+    assert client.get(url.removeprefix(app.config["PUBLIC_URL"])).status_code == 401  # single use
 
 
 # --------------------------------------------------------------------------- command line

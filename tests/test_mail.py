@@ -322,3 +322,50 @@ def test_smtp_outage_loses_no_mail(app, client, auth, world, smtp, runner):
     # each mail carries its own working link
     links = {read_link(t) for t in smtp.texts()}
     assert len(links) == 50
+
+
+# ---------------------------------------------------------------- a stalled or rude SMTP server
+
+
+def test_deliver_pending_stalled_server_times_out(app, monkeypatch):
+    """A server that accepts the connection and never answers fails the try in MAIL_TIMEOUT seconds,
+    well inside the claim's lease, so the request is not held and the mail is not sent twice later."""
+    import time
+
+    with socket.socket() as stalled:
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(1)  # the kernel completes the connection; nobody ever says hello
+        monkeypatch.setitem(app.config, "MAIL_SUPPRESS_SEND", False)
+        monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+        monkeypatch.setitem(app.config, "MAIL_PORT", stalled.getsockname()[1])
+        monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 0.5)
+        msg = queue(to="stalled@example.com")
+        db.session.commit()
+        start = time.monotonic()
+        assert mailer.deliver_pending(app, ids=[msg.id]) == (0, 1)
+        assert time.monotonic() - start < 5
+    db.session.expire_all()
+    row = outbox(recipients="stalled@example.com")[0]
+    assert row.sent_at is None and "timed out" in row.last_error.lower()
+
+
+def test_deliver_pending_quit_failure_after_acceptance_counts_as_sent(app, smtp, monkeypatch):
+    """Once the server has accepted the message, a failing QUIT must not make it go out again."""
+    import smtplib
+
+    def broken_quit(self):
+        raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+
+    monkeypatch.setattr(smtplib.SMTP, "quit", broken_quit)
+    mark_all_sent()
+    msg = queue(to="once@example.com")
+    db.session.commit()
+    assert mailer.deliver_pending(app, ids=[msg.id]) == (1, 0)
+    db.session.expire_all()
+    row = outbox(recipients="once@example.com")[0]
+    assert row.sent_at is not None and row.last_error is None
+    # nothing is due any more: a later run sends nothing, even after the lease
+    row.next_attempt_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    assert mailer.deliver_pending(app) == (0, 0)
+    assert [m["To"] for m in smtp.inbox.messages] == ["once@example.com"]

@@ -1,4 +1,6 @@
 """Roles: the role x screen matrix, owners kept in their company, raising a Host to Owner, capabilities, view as."""
+import re
+
 import pytest
 
 import models
@@ -372,3 +374,69 @@ def test_contact_screen_shows_roles_panel(reseller_client, world):
     assert "Raise to Owner" in text and "View as" in text
     frag = reseller_client.get(f"/contacts/{world.a.contacts[0].id}/edit", htmx=True).text
     assert 'id="contact-roles"' in frag
+
+
+# ---------------------------------------------------------------- the explained list matches what the portal allows
+
+
+def test_capabilities_owner_hosting_a_team_room_may_edit_it(reseller_client, world):
+    owner = factories.owner(world.a.company)
+    factories.link(world.a.team, owner)  # a second Host, not the room owner; as Owner of A Corp they edit it
+    text = page_text(reseller_client.get(f"/contacts/{owner.id}/roles"))
+    assert "Edit room A Team (Owner of A Corp)" in text and "Use room A Team" not in text
+    assert "See 1 linked room on My rooms, each with its meeting link" in text
+
+
+def test_capabilities_reseller_staff_hosting_a_room(world):
+    from permissions import capabilities
+
+    hq = factories.room(world.a.reseller.own_company, "HQ Room")
+    other = factories.staff(world.a.reseller)
+    factories.link(hq, other)
+    factories.link(hq, world.a.staff)  # second Host: not the room owner, but reseller staff edit every room
+    assert "Edit room HQ Room (reseller staff)" in capabilities(world.a.staff)
+    assert "Edit room HQ Room (room owner)" in capabilities(other)
+
+
+def test_capabilities_edit_lines_match_my_rooms(app, world):
+    """For each role combination, "Edit room X" is listed exactly for the rooms My rooms offers Edit on."""
+    from permissions import capabilities
+
+    owner = factories.owner(world.a.company)
+    factories.link(world.a.team, owner)
+    second = world.a.contacts[1]
+    factories.link(world.a.team, second)  # a plain second Host of the team room
+    factories.link(world.a.personal, second)  # and the Host of the personal room
+    names = {world.a.team.id: "A Team", world.a.personal.id: "A Personal"}
+    for person in (owner, world.a.contacts[0], second):
+        said = {line[len("Edit room "):].split(" (")[0] for line in capabilities(person) if line.startswith("Edit room ")}
+        text = client_for(app, person).get("/my-rooms").text
+        shown = {names[int(n)] for n in re.findall(r'href="/my-rooms/(\d+)/edit"', text)}
+        assert said == shown, person.name
+        listed = {names[int(n)] for n in re.findall(r'id="my-room-(\d+)"', text)}
+        used = {line[len("Use room "):].split(" (")[0] for line in capabilities(person) if line.startswith("Use room ")}
+        assert said | used == listed, person.name
+
+
+# ---------------------------------------------------------------- view as never writes
+
+
+def test_view_as_refuses_every_write_route(app, reseller_client, world):
+    """Every POST route answers 403 while viewing as someone, except stopping it and logging out."""
+    owner = factories.owner(world.a.company)
+    start_view_as(reseller_client, owner)
+    values = {"contact_id": world.a.contacts[1].id, "room_id": world.a.team.id,
+              "company_id": world.a.company.id, "reseller_id": world.a.reseller.id, "token": "x" * 20}
+    allowed = {"people.stop_view_as", "auth.logout"}
+    audits = db.session.query(AuditEvent).count()
+    tried = 0
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.endpoint in allowed:
+            continue
+        url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
+        resp = reseller_client.post(url, data={"owner": "1", "name": "Written", "email": "w@written.example"})
+        assert resp.status_code == 403 and "read-only" in resp.text, (rule.endpoint, resp.status_code)
+        tried += 1
+    assert tried > 20
+    assert db.session.query(AuditEvent).count() == audits
+    assert f"Viewing as {owner.name}" in reseller_client.get("/my-rooms").text  # still viewing, nothing changed

@@ -846,3 +846,36 @@ def test_refusals_without_htmx_show_the_whole_page(reseller_client, world):
     resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name="", product_type="personal room"))
     assert resp.status_code == 422 and "<html" in resp.text and 'id="room-name-error"' in resp.text
     assert 'id="room-hosts"' in resp.text
+
+
+def test_index_fragment_carries_sort_for_the_toolbar(reseller_client, world):
+    """The sort input travels with the table, so a search or filter after sorting keeps the sort."""
+    frag = reseller_client.get("/rooms?sort=-end", htmx=True)
+    assert "<html" not in frag.text and 'name="sort" value="-end" form="room-list-state"' in frag.text
+    full = reseller_client.get("/rooms?sort=-end", htmx=True, headers={"HX-History-Restore-Request": "true"})
+    assert "<html" in full.text and 'id="room-list-state"' in full.text
+
+
+HUGE = "99999999999999999999"  # beyond any integer column: once a 500 (driver overflow)
+
+
+@pytest.mark.parametrize("path", [f"/rooms/new?company_id={HUGE}", f"/rooms/{HUGE}/edit"])
+def test_oversized_ids_are_404(reseller_client, world, path):
+    assert reseller_client.get(path).status_code == 404
+
+
+def test_index_oversized_company_filter_is_ignored(reseller_client, world):
+    resp = reseller_client.get(f"/rooms?company={HUGE}")
+    assert resp.status_code == 200 and "A Team" in resp.text
+
+
+def test_create_oversized_company_id_is_404(reseller_client, world):
+    resp = reseller_client.post("/rooms", data={"company_id": HUGE, "name": "X", "product_type": "team room",
+                                                "status": "trial"}, htmx=True)
+    assert resp.status_code == 404 and db.session.execute(select(func.count(Room.id))).scalar() == 4
+
+
+def test_link_oversized_contact_id_is_explained(reseller_client, world):
+    room = world.a.team
+    resp = reseller_client.post(f"/rooms/{room.id}/hosts", data={"contact_id": HUGE}, htmx=True)
+    assert resp.status_code == 422 and 'id="room-hosts"' in resp.text and "Choose a contact" in resp.text
