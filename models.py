@@ -983,6 +983,22 @@ def update_room_settings(room: Room, data: dict) -> Room:
     return update_room(room, {**current, **settings})
 
 
+# The commercial terms: set by the reseller, not by the customer's Owner (permissions.can "set_terms").
+TERMS = {"Company": ("status", "branded"), "Room": ("status", "end_date", "suspended")}
+
+
+def keep_terms(obj, data) -> dict:
+    """``data`` with the commercial terms of ``obj`` kept as they are (a new room starts as a trial)."""
+    out = dict(data.items())
+    if isinstance(obj, Company):
+        out.update(status=obj.status, branded=obj.branded)
+    elif isinstance(obj, Room):
+        out.update(status=obj.status, end_date=obj.end_date or "", suspended=obj.suspended)
+    else:
+        out.update(status="trial", end_date="", suspended="")
+    return out
+
+
 def room_delete_impact(room: Room) -> dict:
     return {"hosts": len(room.hostings)}
 

@@ -57,6 +57,8 @@ def can(user, action: str, obj=None) -> bool:
         return reseller
     if action in ("delete_company", "change_company", "create_reseller_user", "reseller_settings"):
         return staff and (obj is None or _same_reseller(user, obj))
+    if action == "set_terms":  # customer status, branded, room status, end date, suspension
+        return staff and (obj is None or _same_reseller(user, obj))
     if action == "edit_company":
         if obj is None:
             return staff or owner

@@ -109,7 +109,8 @@ def update(company_id):
     company = _company_to_edit(company_id)
     try:
         models.check_version(company, request.form.get("version"))
-        models.update_company(company, request.form)
+        data = request.form if can(current_user, "set_terms", company) else models.keep_terms(company, request.form)
+        models.update_company(company, data)
         db.session.commit()
     except RuleError as err:
         return form_error("companies/edit.html", "company_form", err, company=company,

@@ -82,7 +82,8 @@ def create():
         return form_error("rooms/edit.html", "room_form", err, room=None, company=None, companies=_companies())
     company = get_or_404(Company, company_id)
     try:
-        room = models.create_room(company, request.form)
+        data = request.form if can(current_user, "set_terms", company) else models.keep_terms(None, request.form)
+        room = models.create_room(company, data)
         db.session.commit()
     except RuleError as err:
         return form_error("rooms/edit.html", "room_form", err, room=None, company=company, companies=[])
@@ -108,7 +109,8 @@ def update(room_id):
     room = _room_to_edit(room_id)
     try:
         models.check_version(room, request.form.get("version"))
-        models.update_room(room, request.form)
+        data = request.form if can(current_user, "set_terms", room) else models.keep_terms(room, request.form)
+        models.update_room(room, data)
         db.session.commit()
     except RuleError as err:
         return form_error("rooms/edit.html", "room_detail", err, host_errors={}, **_edit_context(room))

@@ -440,3 +440,74 @@ def test_view_as_refuses_every_write_route(app, reseller_client, world):
     assert tried > 20
     assert db.session.query(AuditEvent).count() == audits
     assert f"Viewing as {owner.name}" in reseller_client.get("/my-rooms").text  # still viewing, nothing changed
+
+
+# ---------------------------------------------------------------- commercial terms stay with the reseller
+
+
+def test_update_owner_cannot_change_room_terms(client, auth, world):
+    from datetime import timedelta
+
+    from extensions import db as _db
+
+    from . import factories as f
+
+    me = f.owner(world.a.company)
+    room = world.a.team  # a trial room of the owner's company
+    end, status = room.end_date, room.status
+    auth.login(me.email)
+    page = client.get(f"/rooms/{room.id}/edit").text
+    assert 'id="room-status"' not in page and "Your reseller sets the status and end date" in page
+    resp = client.post(f"/rooms/{room.id}", htmx=True, data={
+        "name": "Renamed by owner", "product_type": "team room", "status": "paid subscriber",
+        "end_date": (end + timedelta(days=300)).isoformat(), "suspended": "1", "version": room.version})
+    assert resp.status_code == 200
+    _db.session.refresh(room)
+    assert (room.name, room.status, room.end_date, room.suspended) == ("Renamed by owner", status, end, False)
+
+
+def test_create_owner_room_starts_as_trial(client, auth, world):
+    from sqlalchemy import select
+
+    from extensions import db as _db
+    from models import Room
+
+    from . import factories as f
+
+    me = f.owner(world.a.company)
+    auth.login(me.email)
+    resp = client.post("/rooms", htmx=True, data={"company_id": world.a.company.id, "name": "Owner room",
+                                                  "product_type": "team room", "status": "paid subscriber"})
+    assert resp.status_code == 200
+    room = _db.session.execute(select(Room).where(Room.name == "Owner room")).scalar_one()
+    assert room.status == "trial" and room.end_date is not None
+
+
+def test_update_owner_cannot_change_company_terms(client, auth, world):
+    from extensions import db as _db
+
+    from . import factories as f
+
+    me = f.owner(world.a.company)
+    company = world.a.company
+    status, branded = company.status, company.branded
+    auth.login(me.email)
+    page = client.get(f"/companies/{company.id}/edit").text
+    assert 'id="company-status"' not in page and "Your reseller sets these" in page
+    resp = client.post(f"/companies/{company.id}", htmx=True, data={
+        "name": "A Corp by owner", "type": "Business", "status": "prospect" if status == "customer" else "customer",
+        "branded": "" if branded else "1", "version": company.version})
+    assert resp.status_code == 200
+    _db.session.refresh(company)
+    assert (company.name, company.status, company.branded) == ("A Corp by owner", status, branded)
+
+
+def test_update_reseller_sets_room_terms(reseller_client, world):
+    from extensions import db as _db
+
+    room = world.a.team
+    resp = reseller_client.post(f"/rooms/{room.id}", htmx=True, data={
+        "name": room.name, "product_type": "team room", "status": "paid subscriber", "version": room.version})
+    assert resp.status_code == 200
+    _db.session.refresh(room)
+    assert room.status == "paid subscriber" and room.end_date is None
