@@ -115,7 +115,8 @@ def capabilities(contact) -> list[str]:
             f"View the portal as any contact of {reseller.name} sees it (read-only, audited)",
         ]
     if contact.has_role("owner") and contact.company is not None:
-        out.append(f"Manage {contact.company.name}: its details, contacts and rooms")
+        out.append(f"Manage {contact.company.name}: its details, contacts and rooms "
+                   f"(customer status, room status and end dates stay with {contact.reseller.name})")
     if contact.company_id is not None:
         rooms = contact_rooms(contact)
         if rooms:
