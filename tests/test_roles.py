@@ -254,7 +254,8 @@ def test_capabilities_owner_and_admin(world):
     owner = factories.owner(world.a.company)
     from permissions import capabilities
 
-    assert "Manage A Corp: its details, contacts and rooms" in capabilities(owner)
+    assert ("Manage A Corp: its details, contacts and rooms (customer status, room status and end dates stay with "
+            "Reseller A)") in capabilities(owner)
     assert "Create resellers and their first reseller user" in capabilities(factories.admin())
     lonely = world.a.contacts[1]
     assert capabilities(lonely) == ["See My rooms (no rooms are linked yet)"]
