@@ -1089,18 +1089,14 @@ def _unlink(room: Room, contact: Contact) -> None:
         db.session.flush()
 
 
-def unlink(room: Room, contact: Contact) -> Contact | None:
-    """Unlink a Host. Returns the new owner if ownership moved."""
+def unlink(room: Room, contact: Contact) -> str:
+    """Unlink a Host. Returns what happened in one sentence (it names the new owner if ownership moved)."""
     was_owner = any(h.is_owner and h.contact_id == contact.id for h in room.hostings)
     _unlink(room, contact)
     new_owner = room.owner if was_owner else None
-    audit(
-        "unlink",
-        room,
-        f"Unlinked {contact.name} from {room.name}" + (f"; {new_owner.name} is now the owner" if new_owner else ""),
-        {"host": [contact.name, None]},
-    )
-    return new_owner
+    summary = f"Unlinked {contact.name} from {room.name}" + (f"; {new_owner.name} is now the owner" if new_owner else "")
+    audit("unlink", room, summary, {"host": [contact.name, None]})
+    return summary
 
 
 def make_owner(room: Room, contact: Contact) -> None:

@@ -214,13 +214,10 @@ def unlink_room(contact_id, room_id):
     contact = _contact_or_404(contact_id)
     room = get_or_404(Room, room_id)
     try:
-        new_owner = models.unlink(room, contact)
+        message = models.unlink(room, contact)
         db.session.commit()
     except RuleError as err:
         return _rooms_error(contact, err, "_form")
-    message = f"Unlinked {contact.name} from {room.name}"
-    if new_owner is not None:
-        message += f"; {new_owner.name} is now the owner"
     return _rooms_done(contact, message)
 
 

@@ -158,13 +158,10 @@ def unlink(room_id, contact_id):
     room = _room_to_edit(room_id)
     contact = get_or_404(Contact, contact_id)
     try:
-        new_owner = models.unlink(room, contact)
+        message = models.unlink(room, contact)
         db.session.commit()
     except RuleError as err:
         return _hosts_error(room, err)
-    message = f"Unlinked {contact.name} from {room.name}"
-    if new_owner is not None:
-        message += f"; {new_owner.name} is now the owner"
     return _hosts_done(room, message, HOST_EVENTS)
 
 
