@@ -4,13 +4,14 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+import mailer
 import models
 from extensions import db
-from models import Company, Contact, Reseller, Room
+from models import Company, Contact, Reseller, Role, Room
 
 seed = AppGroup("seed", help="Load demo or benchmark data.")
 resellers = AppGroup("resellers", help="Manage resellers (tenants).")
@@ -20,52 +21,13 @@ mail_cli = AppGroup("mail", help="Deliver the outbox.")
 DEMO_PASSWORD = "demo-password"
 
 
-def create_reseller(name: str, origins: list[str] = ()) -> Reseller:
-    """A reseller with its own company (type Reseller, cannot be deleted)."""
-    name = models.clean_name(name)
-    if db.session.execute(select(Reseller).where(func.lower(Reseller.name) == name.lower())).scalar():
-        raise models.RuleError(f"A reseller named {name} already exists.", "name")
-    reseller = Reseller(name=name, embed_origins="\n".join(origins))
-    db.session.add(reseller)
-    db.session.flush()
-    company = Company(reseller_id=reseller.id, name=name, name_key=name.lower(), type="Reseller", status="customer")
-    db.session.add(company)
-    db.session.flush()
-    models.audit("create", reseller, f"Created reseller {name}")
-    return reseller
-
-
-def create_user(email: str, role: str, password: str | None, reseller: Reseller | None, first="", last="",
-                hashed: str | None = None) -> Contact:
-    if role == "administrator":
-        user = Contact(first_name=first or "Admin", last_name=last or "", email=models.clean_email(email), state="live")
-        if models.email_taken(user.email):
-            raise models.RuleError(f"The email {user.email} is already in use.", "email")
-        db.session.add(user)
-    else:
-        if reseller is None:
-            raise models.RuleError("A reseller user needs --reseller NAME.", "reseller")
-        local = email.split("@")[0]
-        user = models.create_contact(
-            reseller.own_company,
-            {"first_name": first or local.split(".")[0].title(), "last_name": last or "Staff", "email": email},
-        )
-    user.roles = {role}
-    if hashed:
-        user.password_hash = hashed
-    elif password:  # None: no password yet; the welcome email's link sets it
-        user.set_password(password)
-    db.session.flush()
-    return user
-
-
 @resellers.command("create")
 @click.argument("name")
 @click.option("--origin", "origins", multiple=True, help="Partner origin allowed to embed the portal.")
 def resellers_create(name, origins):
     """Create a reseller and print its embed secret."""
     try:
-        reseller = create_reseller(name, list(origins))
+        reseller = models.create_reseller(name, list(origins))
         db.session.commit()
     except models.RuleError as err:
         db.session.rollback()
@@ -76,7 +38,7 @@ def resellers_create(name, origins):
 
 @users.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["administrator", "reseller"]), required=True)
+@click.option("--role", type=click.Choice([Role.ADMINISTRATOR.value, Role.RESELLER.value]), required=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--reseller", "reseller_name", help="The reseller a reseller user belongs to.")
 def users_create(email, role, password_stdin, reseller_name):
@@ -92,7 +54,7 @@ def users_create(email, role, password_stdin, reseller_name):
         if reseller is None:
             raise click.ClickException(f"No reseller named {reseller_name}.")
     try:
-        user = create_user(email, role, password, reseller)
+        user = models.create_user(email, role, password, reseller)
         db.session.commit()
     except models.RuleError as err:
         db.session.rollback()
@@ -123,11 +85,11 @@ def seed_demo():
     for rname, companies in DEMO.items():
         reseller = db.session.execute(select(Reseller).where(Reseller.name == rname)).scalar()
         if reseller is None:
-            reseller = create_reseller(rname, ["http://localhost:8000"])
+            reseller = models.create_reseller(rname, ["http://localhost:8000"])
         slug = rname.split()[0].lower()
         staff_email = f"staff@{slug}.example"
         if not models.email_taken(staff_email):
-            create_user(staff_email, "reseller", DEMO_PASSWORD, reseller, "Sam", rname.split()[0])
+            models.create_user(staff_email, Role.RESELLER, DEMO_PASSWORD, reseller, "Sam", rname.split()[0])
         logins.append((staff_email, "reseller", rname))
         for cname, ctype, status, branded, people, rooms in companies:
             company = db.session.execute(
@@ -154,10 +116,10 @@ def seed_demo():
                     for contact in hosts:
                         models.link(room, contact)
     if not models.email_taken("admin@portal.example"):
-        create_user("admin@portal.example", "administrator", DEMO_PASSWORD, None, "Ada", "Admin")
+        models.create_user("admin@portal.example", Role.ADMINISTRATOR, DEMO_PASSWORD, None, "Ada", "Admin")
     owner = db.session.execute(select(Contact).where(Contact.email == "bob.ray@acme.example")).scalar()
-    if owner is not None and not owner.has_role("owner"):
-        models.set_roles(owner, owner.roles | {"owner"})
+    if owner is not None and not owner.has_role(Role.OWNER):
+        models.set_roles(owner, owner.roles | {Role.OWNER})
     db.session.commit()
     click.echo("Demo data is loaded. Demo logins (password: %s):" % DEMO_PASSWORD)
     click.echo(f"  {'admin@portal.example':32} administrator")
@@ -171,9 +133,6 @@ def seed_demo():
 @click.option("--batch", default=100, show_default=True, help="Messages claimed per round.")
 def mail_send_pending(batch):
     """Deliver all due mail; failures are retried on a later run, with back-off."""
-    import mailer
-    from flask import current_app
-
     sent, failed, pending = mailer.deliver_all(current_app._get_current_object(), batch)
     click.echo(f"Sent {sent}, failed {failed}; {pending} still pending.")
     if failed:

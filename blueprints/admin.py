@@ -2,10 +2,9 @@
 from flask import Blueprint, abort, request, url_for
 from flask_login import current_user, login_required
 
-import cli
 import models
 from extensions import db
-from models import RuleError
+from models import Role, RuleError
 from permissions import can
 from web import done, form_error, render
 
@@ -34,11 +33,11 @@ def create():
     """A reseller (with its own company) and its first reseller user, who gets a welcome email."""
     form = request.form
     try:
-        reseller = cli.create_reseller(form.get("name") or "")
+        reseller = models.create_reseller(form.get("name") or "")
         models.clean_name(form.get("first_name"), "first_name", "First name")
         models.clean_name(form.get("last_name"), "last_name", "Last name")
-        user = cli.create_user(form.get("email") or "", "reseller", None, reseller,
-                               first=form["first_name"].strip(), last=form["last_name"].strip())
+        user = models.create_user(form.get("email") or "", Role.RESELLER, None, reseller,
+                                  first=form["first_name"].strip(), last=form["last_name"].strip())
         db.session.commit()
     except RuleError as err:
         return form_error("admin/new.html", "reseller_new", err)

@@ -1,7 +1,6 @@
 """Plain factory functions. They write through the model layer, like the app does."""
 from types import SimpleNamespace
 
-import cli
 import models
 from extensions import db
 
@@ -19,19 +18,21 @@ def _next() -> int:
 
 
 def reseller(name=None, origins=()):
-    r = cli.create_reseller(name or f"Reseller {_next()}", list(origins))
+    r = models.create_reseller(name or f"Reseller {_next()}", list(origins))
     db.session.commit()
     return r
 
 
 def staff(reseller, email=None, role="reseller"):
-    user = cli.create_user(email or f"staff{_next()}@r{reseller.id}.example", role, PASSWORD, reseller, hashed=PASSWORD_HASH)
+    user = models.create_user(email or f"staff{_next()}@r{reseller.id}.example", role, None, reseller)
+    user.password_hash = PASSWORD_HASH
     db.session.commit()
     return user
 
 
 def admin(email=None):
-    user = cli.create_user(email or f"admin{_next()}@vendor.example", "administrator", PASSWORD, None, hashed=PASSWORD_HASH)
+    user = models.create_user(email or f"admin{_next()}@vendor.example", "administrator", None, None)
+    user.password_hash = PASSWORD_HASH
     db.session.commit()
     return user
 

@@ -683,7 +683,7 @@ def test_give_personal_room_is_one_transaction(reseller_client, world, monkeypat
     def refuse(room, contact):
         raise models.RuleError("Linking is switched off for this test.", "contact_id")
 
-    monkeypatch.setattr(models, "link", refuse)
+    monkeypatch.setattr(models.hosting, "link", refuse)
     resp = reseller_client.post(f"/rooms/{team.id}/hosts/{c1.id}/personal-room", htmx=True)
     assert resp.status_code == 422 and "switched off" in resp.text
     # neither the new room nor the unlink survived

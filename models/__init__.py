@@ -1,0 +1,101 @@
+"""The domain: typed models, tenant scoping, and every rule and write.
+
+Views and the CLI call these functions and hold no rule of their own. Every
+write to companies, contacts, rooms and hosting goes through them, so the
+rules and the audit trail live in one place. A blocked rule raises RuleError,
+which the views show next to the named field.
+
+Callers keep ``import models``: this module re-exports the package.
+"""
+from .errors import RuleError
+from .schema import (
+    COMPANY_TYPES,
+    CONTACT_STATES,
+    CUSTOMER_STATUSES,
+    EXPIRING_SOON_DAYS,
+    NAME_MAX,
+    PRODUCT_TYPES,
+    ROOM_STATUSES,
+    STORED_ROLES,
+    AuditEvent,
+    Company,
+    CompanyType,
+    Contact,
+    ContactState,
+    CustomerStatus,
+    EmbedTokenUse,
+    Hosting,
+    OutboxMessage,
+    PasswordToken,
+    ProductType,
+    Reseller,
+    Role,
+    Room,
+    RoomStatus,
+    today,
+    utcnow,
+)
+from .tenancy import DENY, MAX_INT, TENANT_MODELS, Scope, current_scope, get_or_404, scope_for
+from .audit import actor_id, apply_changes, audit, check_version
+from .rules import clean_choice, clean_email, clean_int, clean_name
+from .passwords import (
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    TOKEN_LIFETIME,
+    check_new_password,
+    expire_password_links,
+    find_password_token,
+    issue_password_token,
+    send_password_link,
+    set_password_with_token,
+    token_hash,
+)
+from .companies import (
+    company_counts,
+    company_delete_impact,
+    company_name_taken,
+    create_company,
+    delete_company,
+    describe_impact,
+    live_contacts_of_company,
+    live_rooms_of_company,
+    update_company,
+)
+from .rooms import (
+    ROOM_SETTINGS,
+    create_room,
+    delete_room,
+    end_date_for,
+    keep_terms,
+    room_delete_impact,
+    slug_taken,
+    slugify,
+    unique_slug,
+    update_room,
+    update_room_settings,
+)
+from .hosting import give_personal_room, link, linkable_contacts, linkable_rooms, make_owner, unlink
+from .contacts import (
+    change_company,
+    change_company_check,
+    change_company_impact,
+    contact_delete_blocker,
+    contact_delete_impact,
+    contact_rooms,
+    create_contact,
+    delete_contact,
+    email_taken,
+    rooms_by_contact,
+    set_roles,
+    update_contact,
+)
+from .resellers import (
+    clean_logo_url,
+    clean_origins,
+    create_reseller,
+    create_user,
+    reseller_counts,
+    update_reseller_settings,
+)
+from .embed import drop_previous_embed_secret, end_embed_sessions, rotate_embed_secret, use_embed_token
+from .search import host_counts, search_companies, search_contacts, search_rooms

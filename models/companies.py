@@ -1,0 +1,121 @@
+"""Client companies: create, edit, counts and delete."""
+from __future__ import annotations
+
+from sqlalchemy import case, func, select
+
+from extensions import db
+
+from .audit import apply_changes, audit
+from .errors import RuleError
+from .rules import clean_choice, clean_name
+from .schema import COMPANY_TYPES, CUSTOMER_STATUSES, Company, CompanyType, Contact, ContactState, Hosting, Room
+
+def company_name_taken(reseller_id: int, name: str, exclude_id: int | None = None) -> bool:
+    stmt = select(Company.id).where(Company.reseller_id == reseller_id, Company.name_key == name.lower())
+    if exclude_id:
+        stmt = stmt.where(Company.id != exclude_id)
+    return db.session.execute(stmt.execution_options(unscoped=True)).first() is not None
+
+
+def _company_fields(data: dict, reseller_id: int, exclude_id: int | None = None) -> dict:
+    name = clean_name(data.get("name"))
+    if company_name_taken(reseller_id, name, exclude_id):
+        raise RuleError(f"A company named “{name}” already exists (names ignore case).", "name")
+    return {
+        "name": name,
+        "name_key": name.lower(),
+        "type": clean_choice(data.get("type"), COMPANY_TYPES, "type", "Type"),
+        "status": clean_choice(data.get("status"), CUSTOMER_STATUSES, "status", "Customer status"),
+        "branded": bool(data.get("branded")),
+    }
+
+
+def create_company(reseller_id: int, data: dict, own: bool = False) -> Company:
+    """A client company; ``own`` is the reseller's own company (type Reseller), made with the reseller."""
+    fields = _company_fields(data, reseller_id)
+    if (fields["type"] == CompanyType.RESELLER) != own:
+        raise RuleError("Only the reseller's own company has type Reseller.", "type")
+    company = Company(reseller_id=reseller_id, **fields)
+    db.session.add(company)
+    db.session.flush()
+    audit("create", company, f"Created company {company.name}")
+    return company
+
+
+def update_company(company: Company, data: dict) -> Company:
+    fields = _company_fields(data, company.reseller_id, company.id)
+    if (fields["type"] == CompanyType.RESELLER) != (company.type == CompanyType.RESELLER):
+        raise RuleError("The type Reseller belongs to the reseller's own company and cannot be changed.", "type")
+    diff = apply_changes(company, fields)
+    diff.pop("name_key", None)
+    if diff:
+        db.session.flush()
+        audit("update", company, f"Edited company {company.name}", diff)
+    return company
+
+
+def live_contacts_of_company():
+    """Correlated count of a company's live contacts: only for sorting the Companies list by it."""
+    return (select(func.count()).select_from(Contact)
+            .where(Contact.company_id == Company.id, Contact.state == ContactState.LIVE).correlate(Company).scalar_subquery())
+
+
+def live_rooms_of_company():
+    """Correlated count of a company's live rooms: only for sorting the Companies list by it."""
+    return (select(func.count()).select_from(Room)
+            .where(Room.company_id == Company.id, Room.live_clause()).correlate(Company).scalar_subquery())
+
+
+def company_counts(company_ids) -> dict[int, dict]:
+    """Live contacts, live rooms, all contacts and all rooms per company, by aggregate queries."""
+    ids = list(company_ids)
+    out = {i: {"live_contacts": 0, "live_rooms": 0, "contacts": 0, "rooms": 0} for i in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(Contact.company_id, func.count(), func.sum(case_when(Contact.state == ContactState.LIVE)))
+        .where(Contact.company_id.in_(ids))
+        .group_by(Contact.company_id)
+    )
+    for cid, total, live in rows:
+        out[cid]["contacts"], out[cid]["live_contacts"] = total, int(live or 0)
+    rows = db.session.execute(
+        select(Room.company_id, func.count(), func.sum(case_when(Room.live_clause())))
+        .where(Room.company_id.in_(ids))
+        .group_by(Room.company_id)
+    )
+    for cid, total, live in rows:
+        out[cid]["rooms"], out[cid]["live_rooms"] = total, int(live or 0)
+    return out
+
+
+def case_when(cond):
+    return case((cond, 1), else_=0)
+
+
+def company_delete_impact(company: Company) -> dict:
+    counts = company_counts([company.id])[company.id]
+    return {"contacts": counts["contacts"], "rooms": counts["rooms"]}
+
+
+def describe_impact(impact: dict) -> str:
+    parts = []
+    for key, noun in (("contacts", "contact"), ("rooms", "room"), ("hosts", "host link")):
+        n = impact.get(key)
+        if n is not None:
+            parts.append(f"{n} {noun}{'' if n == 1 else 's'}")
+    return " and ".join(parts) if parts else "nothing else"
+
+
+def delete_company(company: Company) -> dict:
+    if company.type == CompanyType.RESELLER:
+        raise RuleError("The reseller's own company cannot be deleted.")
+    impact = company_delete_impact(company)
+    audit("delete", company, f"Deleted company {company.name} with {describe_impact(impact)}", impact)
+    # Children first, so the same code works whether or not the database cascades.
+    db.session.execute(Hosting.__table__.delete().where(Hosting.company_id == company.id))
+    db.session.execute(Room.__table__.delete().where(Room.company_id == company.id))
+    db.session.execute(Contact.__table__.delete().where(Contact.company_id == company.id))
+    db.session.delete(company)
+    db.session.flush()
+    return impact

@@ -1,0 +1,190 @@
+"""Contacts: the people in a company, who are also the logins."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from extensions import db
+
+from .audit import actor_id, apply_changes, audit
+from .errors import RuleError
+from .hosting import _unlink
+from .passwords import expire_password_links, send_password_link
+from .rules import clean_choice, clean_email, clean_name
+from .schema import CONTACT_STATES, Company, CompanyType, Contact, ContactState, Hosting, Role, Room
+
+def email_taken(email: str, exclude_id: int | None = None) -> bool:
+    stmt = select(Contact.id).where(Contact.email == email)
+    if exclude_id:
+        stmt = stmt.where(Contact.id != exclude_id)
+    return db.session.execute(stmt.execution_options(unscoped=True)).first() is not None
+
+
+def _contact_fields(data: dict, exclude_id: int | None = None) -> dict:
+    email = clean_email(data.get("email"))
+    if email_taken(email, exclude_id):
+        raise RuleError(f"The email {email} is already in use (emails are the login, so they are unique).", "email")
+    phone = (data.get("phone") or "").strip() or None
+    if phone and not re.fullmatch(r"[0-9+()\-. ]{3,40}", phone):
+        raise RuleError("Phone may contain digits, spaces and + ( ) - . only.", "phone")
+    return {
+        "first_name": clean_name(data.get("first_name"), "first_name", "First name"),
+        "last_name": clean_name(data.get("last_name"), "last_name", "Last name"),
+        "email": email,
+        "phone": phone,
+    }
+
+
+def create_contact(company: Company, data: dict, roles=(), welcome: bool = True) -> Contact:
+    """A new contact; ``welcome`` mails them a link to set their password."""
+    contact = Contact(company_id=company.id, reseller_id=company.reseller_id, state=ContactState.LIVE, **_contact_fields(data))
+    contact.roles = roles
+    db.session.add(contact)
+    db.session.flush()
+    audit("create", contact, f"Created contact {contact.name} in {company.name}")
+    if welcome:
+        send_password_link(contact, "welcome")
+    return contact
+
+
+def update_contact(contact: Contact, data: dict) -> Contact:
+    fields = _contact_fields(data, contact.id)
+    if "state" in data:
+        fields["state"] = clean_choice(data.get("state"), CONTACT_STATES, "state", "State")
+        if fields["state"] == ContactState.SUSPENDED and contact.state != ContactState.SUSPENDED and contact.id == actor_id():
+            raise RuleError("You cannot suspend your own account; it would sign you out.", "state")
+    diff = apply_changes(contact, fields)
+    if diff:
+        if "state" in diff and contact.state == ContactState.SUSPENDED:
+            contact.session_epoch += 1
+        if "email" in diff or ("state" in diff and contact.state == ContactState.SUSPENDED):
+            # a link sent to the old address (or before the suspension) must not set the password now
+            expire_password_links(contact)
+        db.session.flush()
+        audit("update", contact, f"Edited contact {contact.name}", diff)
+    return contact
+
+
+def contact_rooms(contact: Contact) -> list[Room]:
+    return list(
+        db.session.execute(
+            select(Room).join(Hosting, Hosting.room_id == Room.id).where(Hosting.contact_id == contact.id).order_by(Room.name_key)
+        ).scalars()
+    )
+
+
+def rooms_by_contact(contact_ids) -> dict[int, list[tuple[Room, bool]]]:
+    """The rooms each contact hosts, with their owner flag, in one query (for a page of contacts)."""
+    ids = list(contact_ids)
+    out: dict[int, list[tuple[Room, bool]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(Hosting.contact_id, Hosting.is_owner, Room)
+        .join(Room, Hosting.room_id == Room.id)
+        .where(Hosting.contact_id.in_(ids))
+        .order_by(Room.name_key, Room.id)
+    )
+    for contact_id, is_owner, room in rows:
+        out[contact_id].append((room, is_owner))
+    return out
+
+
+def change_company_impact(contact: Contact, company: Company) -> list[Room]:
+    """The room links that Change company removes: every link in the old company."""
+    if company.id == contact.company_id:
+        return []
+    return contact_rooms(contact)
+
+
+def change_company_check(contact: Contact, company: Company) -> None:
+    """Raise RuleError when the contact cannot move there (also shown before the move is confirmed)."""
+    if company.reseller_id != contact.reseller_id:
+        raise RuleError("A contact can only move to another company of the same reseller.", "company_id", 404)
+    if company.id == contact.company_id:
+        raise RuleError(f"{contact.name} is already in {company.name}.", "company_id")
+    if contact.has_role(Role.RESELLER) and company.type != CompanyType.RESELLER:
+        raise RuleError("Reseller staff belong to the reseller's own company.", "company_id")
+
+
+def change_company(contact: Contact, company: Company) -> list[Room]:
+    change_company_check(contact, company)
+    removed = change_company_impact(contact, company)
+    for room in removed:
+        _unlink(room, contact)
+    db.session.flush()
+    old = contact.company
+    contact.company_id = company.id
+    db.session.flush()
+    audit(
+        "change_company",
+        contact,
+        f"Moved {contact.name} from {old.name} to {company.name}",
+        {"company": [old.name, company.name], "unlinked_rooms": [r.name for r in removed]},
+    )
+    return removed
+
+
+def contact_delete_impact(contact: Contact) -> dict:
+    n = db.session.execute(select(func.count()).select_from(Hosting).where(Hosting.contact_id == contact.id)).scalar()
+    return {"hosts": n}
+
+
+def contact_delete_blocker(contact: Contact) -> str | None:
+    """Why this contact cannot be deleted, or None. Shown on the confirm step and enforced on delete."""
+    if contact.has_role(Role.RESELLER) and _last_reseller_user(contact):
+        return "This is the reseller's last reseller user, so it cannot be deleted."
+    if contact.id == actor_id():
+        return "You cannot delete your own account while you are signed in with it."
+    return None
+
+
+def delete_contact(contact: Contact) -> dict:
+    blocker = contact_delete_blocker(contact)
+    if blocker:
+        raise RuleError(blocker)
+    impact = contact_delete_impact(contact)
+    for room in contact_rooms(contact):
+        _unlink(room, contact)
+    audit("delete", contact, f"Deleted contact {contact.name}", impact)
+    db.session.delete(contact)
+    db.session.flush()
+    return impact
+
+
+def _last_reseller_user(contact: Contact) -> bool:
+    others = db.session.execute(
+        select(func.count()).select_from(Contact).where(
+            Contact.reseller_id == contact.reseller_id,
+            Contact.role_clause(Role.RESELLER),
+            Contact.id != contact.id,
+        )
+    ).scalar()
+    return others == 0
+
+
+def set_roles(contact: Contact, roles) -> Contact:
+    """Give or take stored roles (Host is derived from hosting). Used to raise a Host to Owner and back."""
+    new = frozenset(roles)
+    old = contact.roles
+    if (Role.ADMINISTRATOR in new) != (Role.ADMINISTRATOR in old):
+        raise RuleError("The administrator role is given on the command line only.", "roles")
+    company = contact.company
+    if Role.OWNER in new - old and (company is None or company.type == CompanyType.RESELLER):
+        raise RuleError(
+            "The Owner role is for a contact of a customer company. Reseller staff already manage every company.",
+            "roles",
+        )
+    if Role.RESELLER in new - old and (company is None or company.type != CompanyType.RESELLER):
+        raise RuleError("Only contacts of the reseller's own company can be reseller users.", "roles")
+    if Role.RESELLER in old - new and _last_reseller_user(contact):
+        raise RuleError("This is the reseller's last reseller user, so the reseller role stays.", "roles")
+    if new == old:
+        return contact
+    contact.roles = new
+    db.session.flush()
+    names = lambda rs: ", ".join(sorted(rs)) or "host only"  # noqa: E731
+    audit("roles", contact, f"Roles of {contact.name}: {names(old)} → {names(new)}",
+          {"roles": [sorted(old), sorted(new)]})
+    return contact

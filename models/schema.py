@@ -1,0 +1,405 @@
+"""The mapped classes and the enumerations that the forms, templates and CHECK constraints read."""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timezone
+from enum import StrEnum
+from itertools import combinations
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from extensions import db
+
+from .errors import RuleError
+
+
+class CompanyType(StrEnum):
+    RESELLER = "Reseller"
+    BUSINESS = "Business"
+    EDUCATION = "Education"
+    HEALTHCARE = "Healthcare"
+    GOVERNMENT = "Government"
+    NON_PROFIT = "Non-profit"
+
+
+class CustomerStatus(StrEnum):
+    PROSPECT = "prospect"
+    CUSTOMER = "customer"
+
+
+class ProductType(StrEnum):
+    PERSONAL = "personal room"
+    TEAM = "team room"
+
+
+class RoomStatus(StrEnum):
+    DEMO = "demo"
+    TRIAL = "trial"
+    PAID = "paid subscriber"
+
+
+class ContactState(StrEnum):
+    LIVE = "live"
+    SUSPENDED = "suspended"
+
+
+class Role(StrEnum):
+    """Stored roles. Host is not stored: it follows from hosting a room."""
+
+    ADMINISTRATOR = "administrator"
+    RESELLER = "reseller"
+    OWNER = "owner"
+
+
+COMPANY_TYPES = tuple(CompanyType)
+CUSTOMER_STATUSES = tuple(CustomerStatus)
+PRODUCT_TYPES = tuple(ProductType)
+ROOM_STATUSES = tuple(RoomStatus)
+CONTACT_STATES = tuple(ContactState)
+STORED_ROLES = tuple(Role)
+NAME_MAX = 120
+EXPIRING_SOON_DAYS = 7
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def role_names_for(roles) -> str:
+    """How a set of roles is stored: the names, sorted, space separated."""
+    return " ".join(sorted({str(r) for r in roles}))
+
+
+def _enum_check(column: str, values, name: str) -> CheckConstraint:
+    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+class Reseller(db.Model):
+    __tablename__ = "resellers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    trial_days: Mapped[int] = mapped_column(Integer, default=14)
+    demo_days: Mapped[int] = mapped_column(Integer, default=7)
+    brand_color: Mapped[str] = mapped_column(String(7), default="#2f6fde")
+    logo_url: Mapped[str | None] = mapped_column(String(500))
+    # Allowed partner origins for the embed, one per line.
+    embed_origins: Mapped[str] = mapped_column(Text, default="")
+    embed_secret: Mapped[str] = mapped_column(String(100), default=lambda: secrets.token_urlsafe(32))
+    embed_secret_previous: Mapped[str | None] = mapped_column(String(100))
+    embed_secret_rotated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Bumped to end every embed session of this reseller at once.
+    embed_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (
+        CheckConstraint("trial_days BETWEEN 1 AND 365", name="trial_days_range"),
+        CheckConstraint("demo_days BETWEEN 1 AND 365", name="demo_days_range"),
+    )
+
+    @property
+    def origins(self) -> list[str]:
+        return [o for o in (self.embed_origins or "").split() if o]
+
+    @property
+    def own_company(self) -> "Company | None":
+        return db.session.execute(
+            select(Company).where(Company.reseller_id == self.id, Company.type == CompanyType.RESELLER)
+        ).scalars().first()
+
+
+class Company(db.Model):
+    __tablename__ = "companies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    # lower-cased name: backs the case-insensitive unique rule and search.
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX))
+    type: Mapped[str] = mapped_column(String(20), default=CompanyType.BUSINESS.value)
+    status: Mapped[str] = mapped_column(String(20), default=CustomerStatus.PROSPECT.value)
+    branded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    reseller: Mapped[Reseller] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("reseller_id", "name_key"),
+        _enum_check("type", COMPANY_TYPES, "type_known"),
+        _enum_check("status", CUSTOMER_STATUSES, "status_known"),
+        CheckConstraint("length(name) BETWEEN 1 AND 120", name="name_length"),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(UserMixin, db.Model):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Both null only for administrators (vendor staff belong to no company).
+    reseller_id: Mapped[int | None] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    first_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    last_name: Mapped[str] = mapped_column(String(NAME_MAX))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    # Stored roles, space separated and sorted ("owner reseller"). Host is derived from hosting.
+    role_names: Mapped[str] = mapped_column(String(60), default="")
+    state: Mapped[str] = mapped_column(String(10), default=ContactState.LIVE.value)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Bumped to end every other session of this contact (password set, suspend).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    company: Mapped[Company | None] = relationship()
+    reseller: Mapped[Reseller | None] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("id", "company_id"),
+        _enum_check("state", CONTACT_STATES, "state_known"),
+        CheckConstraint(
+            f"(company_id IS NOT NULL AND reseller_id IS NOT NULL) OR role_names = '{Role.ADMINISTRATOR}'",
+            name="company_unless_admin",
+        ),
+    )
+
+    # -- roles
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.role_names.split())
+
+    @roles.setter
+    def roles(self, value) -> None:
+        unknown = set(value) - set(STORED_ROLES)
+        if unknown:
+            raise RuleError(f"Unknown role: {', '.join(sorted(unknown))}.", "roles")
+        self.role_names = role_names_for(value)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    @classmethod
+    def role_clause(cls, role: Role):
+        """Exact SQL for "has this role": role_names is one of the stored combinations that include it."""
+        others = [r for r in Role if r != role]
+        combos = [role_names_for({role, *extra}) for n in range(len(others) + 1) for extra in combinations(others, n)]
+        return cls.role_names.in_(combos)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def __str__(self) -> str:
+        return self.name
+
+    # -- login
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: suspended contacts cannot log in
+        return self.state == ContactState.LIVE
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+
+class Room(db.Model):
+    __tablename__ = "rooms"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(NAME_MAX), index=True)
+    product_type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    end_date: Mapped[date | None] = mapped_column(Date, index=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    max_participants: Mapped[int] = mapped_column(Integer, default=25)
+    pin: Mapped[str | None] = mapped_column(String(10))
+    lobby: Mapped[bool] = mapped_column(Boolean, default=False)
+    recording: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    company: Mapped[Company] = relationship()
+    hostings: Mapped[list["Hosting"]] = relationship(
+        back_populates="room", order_by="Hosting.linked_at, Hosting.id", passive_deletes=True
+    )
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        UniqueConstraint("id", "company_id", "product_type"),
+        _enum_check("product_type", PRODUCT_TYPES, "product_type_known"),
+        _enum_check("status", ROOM_STATUSES, "status_known"),
+        CheckConstraint(f"status = '{RoomStatus.PAID}' OR end_date IS NOT NULL", name="end_date_unless_paid"),
+        CheckConstraint("max_participants BETWEEN 2 AND 1000", name="max_participants_range"),
+        CheckConstraint("length(name) BETWEEN 1 AND 120", name="name_length"),
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_live(self) -> bool:
+        return not self.suspended and (
+            self.status == RoomStatus.PAID or (self.end_date is not None and self.end_date >= today())
+        )
+
+    @property
+    def days_left(self) -> int | None:
+        if self.status == RoomStatus.PAID or self.end_date is None:
+            return None
+        return (self.end_date - today()).days
+
+    @property
+    def expiring_soon(self) -> bool:
+        left = self.days_left
+        return left is not None and 0 <= left <= EXPIRING_SOON_DAYS
+
+    @property
+    def days_left_label(self) -> str:
+        """"12 days left", "1 day left", "ends today", "ended", or "" for a room without an end date."""
+        left = self.days_left
+        if left is None:
+            return ""
+        if left < 0:
+            return "ended"
+        if left == 0:
+            return "ends today"
+        return f"{left} day{'' if left == 1 else 's'} left"
+
+    @property
+    def owner(self) -> "Contact | None":
+        return next((h.contact for h in self.hostings if h.is_owner), None)
+
+    @classmethod
+    def live_clause(cls):
+        return and_(
+            cls.suspended.is_(False),
+            or_(cls.status == RoomStatus.PAID, cls.end_date >= today()),
+        )
+
+
+class Hosting(db.Model):
+    """Links a contact to a room: the contact is a Host of it.
+
+    company_id and room_type are copies that let the database itself enforce
+    "same company" (composite foreign keys) and "a personal room has at most
+    one Host" (a partial unique index).
+    """
+
+    __tablename__ = "hostings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(Integer)
+    room_id: Mapped[int] = mapped_column(Integer)
+    contact_id: Mapped[int] = mapped_column(Integer, index=True)
+    room_type: Mapped[str] = mapped_column(String(20))
+    is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    linked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    room: Mapped[Room] = relationship(back_populates="hostings", foreign_keys=[room_id], primaryjoin="Hosting.room_id == Room.id")
+    contact: Mapped[Contact] = relationship(foreign_keys=[contact_id], primaryjoin="Hosting.contact_id == Contact.id")
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["room_id", "company_id", "room_type"],
+            ["rooms.id", "rooms.company_id", "rooms.product_type"],
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+            name="fk_hostings_room_same_company",
+        ),
+        ForeignKeyConstraint(
+            ["contact_id", "company_id"],
+            ["contacts.id", "contacts.company_id"],
+            ondelete="CASCADE",
+            name="fk_hostings_contact_same_company",
+        ),
+        UniqueConstraint("room_id", "contact_id"),
+        Index("uq_hostings_one_owner", "room_id", unique=True,
+              sqlite_where=text("is_owner"), postgresql_where=text("is_owner")),
+        Index("uq_hostings_one_personal_host", "room_id", unique=True,
+              sqlite_where=text(f"room_type = '{ProductType.PERSONAL}'"),
+              postgresql_where=text(f"room_type = '{ProductType.PERSONAL}'")),
+    )
+
+
+class AuditEvent(db.Model):
+    """Who did what, when, and what changed from what to what."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    reseller_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    changes: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class OutboxMessage(db.Model):
+    """Mail written in the same transaction as the change; delivered after commit."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipients: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PasswordToken(db.Model):
+    """Single-use password link. Only the token's SHA-256 is stored."""
+
+    __tablename__ = "password_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # "welcome" or "reset"
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class EmbedTokenUse(db.Model):
+    """jti of every embed sign-in token used, kept until the token expires."""
+
+    __tablename__ = "embed_token_uses"
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
