@@ -31,7 +31,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from extensions import db, mail
-from models import OutboxMessage, utcnow
+from models.schema import OutboxMessage, utcnow
 
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
