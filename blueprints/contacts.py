@@ -1,6 +1,6 @@
-"""Contacts: the list with search (guide 'Manage contacts'), the contact screen with the rooms they
-host, Link room / Unlink, Change company, delete with its impact, and the inline contact rows of the
-Edit company screen (guide 'Edit company': add, edit and delete contacts in place).
+"""Contacts: the list with search, the contact screen with the rooms they host, Link room / Unlink,
+Change company, delete with its impact, and the inline contact rows of the Edit company screen
+(add, edit and delete contacts in place).
 
 Inline rows: the same routes answer with a table row instead of a form or screen when the request
 is an htmx one and carries ``inline=1``; without htmx they fall back to the full contact screen.

@@ -1,4 +1,4 @@
-"""Rooms: the list with search (guide 'Manage rooms'), add, Edit room with its Hosts (guide 'Edit rooms'), delete."""
+"""Rooms: the list with search, add, Edit room with its Hosts, and delete."""
 from datetime import date
 from urllib.parse import urlsplit
 
