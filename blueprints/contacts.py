@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 import models
+from blueprints import hosting
 from extensions import db
 from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
-from blueprints import hosting
-from web import ListArgs, done, form_error, parse_int, render, wants_fragment
+from web import ListArgs, done, form_error, render, wants_fragment
 
 bp = Blueprint("contacts", __name__)
 
@@ -184,10 +184,7 @@ def rooms(contact_id):
 @bp.post("/contacts/<int:contact_id>/rooms")
 def link_room(contact_id):
     contact = _contact_or_404(contact_id)
-    room_id = parse_int(request.form.get("room_id"))
-    if room_id is None:
-        return _rooms(contact).refuse(RuleError("Choose a room to link."), linking=True)
-    return _rooms(contact).change(hosting.link, get_or_404(Room, room_id), contact)
+    return _rooms(contact).link_chosen("Choose a room to link.", lambda room_id: (get_or_404(Room, room_id), contact))
 
 
 @bp.post("/contacts/<int:contact_id>/rooms/<int:room_id>/unlink")

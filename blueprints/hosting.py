@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flask import request
 from jinja2_fragments.flask import render_block
 
 import models
 from extensions import db
 from models import Contact, Room, RuleError
-from web import done, render
+from web import done, parse_int, render
 
 EVENTS = ["rooms-changed"]
 
@@ -58,15 +59,22 @@ class Panel:
     picker: str  # the Link field: a refused link is explained next to it
     context: Callable[[], dict]  # everything the block needs, read after the change
 
-    def change(self, action: Callable[[Room, Contact], Outcome], room: Room, contact: Contact):
+    def change(self, action: Callable[[Room, Contact], Outcome], room: Room, contact: Contact, linking: bool = False):
         """Make the change in one transaction and answer with the block, or explain the refusal."""
         try:
             outcome = action(room, contact)
             db.session.commit()
         except RuleError as err:
-            return self.refuse(err, linking=action is link)
+            return self.refuse(err, linking)
         body = render_block(self.template, self.block, **{**self.context(), self.errors_name: {}, **outcome.extra})
         return done(outcome.message, outcome.events, self.url, body=body)
+
+    def link_chosen(self, missing: str, pair: Callable[[int], tuple[Room, Contact]]):
+        """Link what was chosen in the picker; ``pair`` turns its id into (room, contact), or 404s."""
+        chosen = parse_int(request.form.get(self.picker))
+        if chosen is None:
+            return self.refuse(RuleError(missing), linking=True)
+        return self.change(link, *pair(chosen), linking=True)
 
     def refuse(self, err: RuleError, linking: bool = False):
         """Roll back and show the refusal in words: next to the Link field, or above the table."""

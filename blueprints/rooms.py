@@ -9,11 +9,11 @@ from sqlalchemy import Date, func, literal, select
 from sqlalchemy.orm import contains_eager
 
 import models
+from blueprints import hosting
 from extensions import db
 from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
-from blueprints import hosting
-from web import ListArgs, done, form_error, parse_int, render
+from web import ListArgs, done, form_error, render
 
 bp = Blueprint("rooms", __name__)
 
@@ -133,10 +133,7 @@ def _hosts(room: Room) -> hosting.Panel:
 @bp.post("/rooms/<int:room_id>/hosts")
 def link(room_id):
     room = _room_to_edit(room_id)
-    contact_id = parse_int(request.form.get("contact_id"))
-    if contact_id is None:
-        return _hosts(room).refuse(RuleError("Choose a contact to link."), linking=True)
-    return _hosts(room).change(hosting.link, room, get_or_404(Contact, contact_id))
+    return _hosts(room).link_chosen("Choose a contact to link.", lambda contact_id: (room, get_or_404(Contact, contact_id)))
 
 
 def _host_change(room_id: int, contact_id: int, action):
