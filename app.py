@@ -36,6 +36,9 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["capabilities"] = capabilities
     app.jinja_env.globals["roles_of"] = roles_of
+    for enum in (models.Role, models.RoomStatus, models.ProductType, models.CompanyType, models.CustomerStatus,
+                 models.ContactState):  # templates and form selects read the enumerations, e.g. RoomStatus.PAID
+        app.jinja_env.globals[enum.__name__] = enum
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True, directory=str(Path(__file__).parent / "migrations"))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 from flask import current_app, make_response, redirect, render_template, request, url_for
 from jinja2_fragments.flask import render_block, render_blocks
@@ -58,10 +57,13 @@ def done(message: str, events: list[str], fallback: str, status: int = 200, body
 
 
 def form_error(template: str, block: str, err: RuleError, **ctx):
-    """Roll back and send the form block again with the message next to its field."""
+    """Roll back and send the form block again with the message next to its field.
+
+    ``ctx`` may already hold ``form`` and ``errors`` (a screen's defaults): the submitted values
+    and the message take their place."""
     db.session.rollback()
-    errors = {err.field or "_form": err.message}
-    return render(template, block, status=err.status, errors=errors, form=request.form, **ctx)
+    ctx.update(errors={err.field or "_form": err.message}, form=request.form)
+    return render(template, block, status=err.status, **ctx)
 
 
 def parse_int(value, default: int | None = None) -> int | None:
@@ -141,6 +143,3 @@ class ListArgs:
         if self.sort_key != key:
             return "none"
         return "descending" if self.descending else "ascending"
-
-    def query_string(self, **changes) -> str:
-        return urlencode(self.params(**changes))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 import mailer
 import models
 from extensions import db, limiter
-from models import Contact, RuleError, get_or_404
+from models import Contact, ContactState, RuleError, get_or_404
 from permissions import can
 from web import done, form_error, is_htmx, render
 
@@ -71,7 +71,7 @@ def send_reset_after_response(app: Flask, email: str) -> None:
             contact = db.session.execute(
                 select(Contact).where(Contact.email == email).execution_options(unscoped=True)
             ).scalar_one_or_none()
-            if contact is None or contact.state != "live":
+            if contact is None or contact.state != ContactState.LIVE:
                 return
             models.send_password_link(contact, "reset")
             db.session.commit()

@@ -2,7 +2,7 @@
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -48,7 +48,7 @@ def login():
 
 
 @bp.post("/login")
-@limiter.limit(lambda: __import__("flask").current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
 def login_post():
     email = (request.form.get("email") or "").strip().lower()
     password = request.form.get("password") or ""

@@ -1,10 +1,11 @@
-"""Companies: the list (guide point 1), Edit company (point 2) and delete with its impact."""
+"""Companies: the list, Edit company with its contacts, and delete with its impact."""
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
 
 import models
 from extensions import db
-from models import Company, RuleError, get_or_404
+from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
 from web import ListArgs, done, form_error, render
 
@@ -27,17 +28,6 @@ FILTERS = {"type": models.COMPANY_TYPES, "status": models.CUSTOMER_STATUSES}
 def require_login():
     if request.endpoint != "companies.home" and not can(current_user, "manage"):
         abort(404)
-
-
-@bp.app_template_global()
-def choices():
-    return {
-        "company_types": models.COMPANY_TYPES,
-        "customer_statuses": models.CUSTOMER_STATUSES,
-        "product_types": models.PRODUCT_TYPES,
-        "room_statuses": models.ROOM_STATUSES,
-        "contact_states": models.CONTACT_STATES,
-    }
 
 
 def _reseller_id_for_new() -> int:
@@ -120,8 +110,6 @@ def update(company_id):
 
 
 def render_saved_form(company):
-    from jinja2_fragments.flask import render_block
-
     return render_block("companies/edit.html", "company_form", company=company, form={}, errors={}, saved=True)
 
 
@@ -136,7 +124,7 @@ def confirm_delete(company_id):
         impact=f"Deletes {company.name} with {models.describe_impact(impact)}.",
         action=url_for("companies.delete", company_id=company.id),
         cancel=url_for("companies.index"),
-        blocked=("The reseller's own company cannot be deleted." if company.type == "Reseller" else None),
+        blocked=("The reseller's own company cannot be deleted." if company.type == CompanyType.RESELLER else None),
     )
 
 

@@ -1,6 +1,6 @@
-"""Contacts: the list with search (guide 'Manage contacts'), the contact screen with the rooms they
-host, Link room / Unlink, Change company, delete with its impact, and the inline contact rows of the
-Edit company screen (guide 'Edit company': add, edit and delete contacts in place).
+"""Contacts: the list with search, the contact screen with the rooms they host, Link room / Unlink,
+Change company, delete with its impact, and the inline contact rows of the Edit company screen
+(add, edit and delete contacts in place).
 
 Inline rows: the same routes answer with a table row instead of a form or screen when the request
 is an htmx one and carries ``inline=1``; without htmx they fall back to the full contact screen.
@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 import models
+from blueprints import hosting
 from extensions import db
 from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, parse_int, render, wants_fragment
+from web import ListArgs, done, form_error, render, wants_fragment
 
 bp = Blueprint("contacts", __name__)
 
@@ -84,14 +85,6 @@ def _screen(contact: Contact | None = None, company: Company | None = None, **ex
     return ctx
 
 
-def _form_error(block: str, err: RuleError, contact: Contact | None = None, **extra):
-    """Roll back and answer the form block again (422, or 409 when stale) with the message next to its field."""
-    db.session.rollback()
-    ctx = _screen(contact, **extra)
-    ctx.update(form=request.form, errors={err.field or "_form": err.message})
-    return render(SCREEN, block, status=err.status, **ctx)
-
-
 # ---------------------------------------------------------------- list
 
 
@@ -121,12 +114,12 @@ def create():
     company = _company_or_none(request.form.get("company_id"))
     if company is None:
         err = RuleError("Choose the company this contact belongs to.", "company_id")
-        return _form_error("contact_form", err, companies=_companies())
+        return form_error(SCREEN, "contact_form", err, **_screen(companies=_companies()))
     try:
         contact = models.create_contact(company, request.form)
         db.session.commit()
     except RuleError as err:
-        return _form_error("contact_add_row" if inline else "contact_form", err, company=company)
+        return form_error(SCREEN, "contact_add_row" if inline else "contact_form", err, **_screen(company=company))
     message = f"Added contact {contact.name} to {company.name}"
     if inline:
         # The new row takes the place of the add row, followed by a fresh, empty add row.
@@ -165,7 +158,7 @@ def update(contact_id):
         models.update_contact(contact, request.form)
         db.session.commit()
     except RuleError as err:
-        return _form_error("contact_row_form" if inline else "contact_form", err, contact)
+        return form_error(SCREEN, "contact_row_form" if inline else "contact_form", err, **_screen(contact))
     message = f"Saved contact {contact.name}"
     if inline:
         body = render_block(SCREEN, "contact_row", contact=contact)
@@ -177,48 +170,27 @@ def update(contact_id):
 # ---------------------------------------------------------------- rooms they host: Link room / Unlink
 
 
+def _rooms(contact: Contact) -> hosting.Panel:
+    return hosting.Panel(SCREEN, "contact_rooms", url_for("contacts.edit", contact_id=contact.id),
+                         "link_errors", "room_id", lambda: _screen(contact))
+
+
 @bp.get("/contacts/<int:contact_id>/rooms")
 def rooms(contact_id):
     contact = _contact_or_404(contact_id)
     return render(SCREEN, "contact_rooms", **_screen(contact))
 
 
-def _rooms_done(contact: Contact, message: str):
-    body = render_block(SCREEN, "contact_rooms", **_screen(contact))
-    return done(message, ["rooms-changed"], url_for("contacts.edit", contact_id=contact.id), body=body)
-
-
-def _rooms_error(contact: Contact, err: RuleError, field: str):
-    """Roll back and show the refusal, in words, next to the Link room field (or above the rooms)."""
-    db.session.rollback()
-    return render(SCREEN, "contact_rooms", status=err.status, **_screen(contact, link_errors={field: err.message}))
-
-
 @bp.post("/contacts/<int:contact_id>/rooms")
 def link_room(contact_id):
     contact = _contact_or_404(contact_id)
-    room_id = parse_int(request.form.get("room_id"))
-    if room_id is None:
-        return _rooms_error(contact, RuleError("Choose a room to link."), "room_id")
-    room = get_or_404(Room, room_id)
-    try:
-        models.link(room, contact)
-        db.session.commit()
-    except RuleError as err:
-        return _rooms_error(contact, err, "room_id")
-    return _rooms_done(contact, f"Linked {contact.name} to {room.name}")
+    return _rooms(contact).link_chosen("Choose a room to link.", lambda room_id: (get_or_404(Room, room_id), contact))
 
 
 @bp.post("/contacts/<int:contact_id>/rooms/<int:room_id>/unlink")
 def unlink_room(contact_id, room_id):
     contact = _contact_or_404(contact_id)
-    room = get_or_404(Room, room_id)
-    try:
-        message = models.unlink(room, contact)
-        db.session.commit()
-    except RuleError as err:
-        return _rooms_error(contact, err, "_form")
-    return _rooms_done(contact, message)
+    return _rooms(contact).change(hosting.unlink, get_or_404(Room, room_id), contact)
 
 
 # ---------------------------------------------------------------- Change company

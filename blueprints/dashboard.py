@@ -1,4 +1,4 @@
-"""My rooms: a contact's dashboard (guide point 6), and the settings of a room they may edit."""
+"""My rooms: a contact's dashboard, and the settings of a room they may edit."""
 from flask import Blueprint, current_app, request, url_for
 from flask_login import current_user, login_required
 

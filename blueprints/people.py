@@ -8,11 +8,12 @@ real person as the actor.
 """
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
 from sqlalchemy import select
 
 import models
 from extensions import db
-from models import Contact, RuleError, get_or_404
+from models import Contact, Role, RuleError, get_or_404
 from permissions import can
 from web import done, is_htmx, render
 
@@ -74,11 +75,9 @@ def update_roles(contact_id):
     want = request.form.get("owner")
     if want not in ("0", "1"):
         raise RuleError("Choose whether the contact is an Owner.", "roles")
-    roles = set(contact.roles) | {"owner"} if want == "1" else set(contact.roles) - {"owner"}
+    roles = set(contact.roles) | {Role.OWNER} if want == "1" else set(contact.roles) - {Role.OWNER}
     models.set_roles(contact, roles)
     db.session.commit()
-    from jinja2_fragments.flask import render_block
-
     message = f"{contact.name} is now an Owner of {contact.company.name}" if want == "1" else f"{contact.name} is now a Host"
     return done(message, ["contacts-changed"], url_for("people.roles", contact_id=contact.id),
                 body=render_block("people/roles.html", "contact_roles", contact=contact))

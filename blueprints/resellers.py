@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import models
 from extensions import db
-from models import Contact, Reseller, RuleError
+from models import Contact, Reseller, Role, RuleError
 from permissions import can
 from web import done, form_error, render
 
@@ -26,7 +26,7 @@ def require_login():
 def _reseller(reseller_id: int | None) -> Reseller:
     """The reseller whose settings these are: the user's own (/settings) or, for admins, any."""
     if reseller_id is None:
-        reseller = current_user.reseller if current_user.has_role("reseller") else None
+        reseller = current_user.reseller if current_user.has_role(Role.RESELLER) else None
     elif can(current_user, "admin"):
         reseller = db.session.execute(select(Reseller).where(Reseller.id == reseller_id)).scalar_one_or_none()
     else:
@@ -39,7 +39,7 @@ def _reseller(reseller_id: int | None) -> Reseller:
 def _ctx(reseller: Reseller, reseller_id: int | None, **extra) -> dict:
     users = db.session.execute(
         select(Contact)
-        .where(Contact.reseller_id == reseller.id, Contact.role_names.contains("reseller"))
+        .where(Contact.reseller_id == reseller.id, Contact.role_clause(Role.RESELLER))
         .order_by(Contact.last_name, Contact.first_name)
     ).scalars().all()
     embed_url = None
@@ -66,9 +66,7 @@ def update(reseller_id):
         models.update_reseller_settings(reseller, request.form)
         db.session.commit()
     except RuleError as err:
-        ctx = _ctx(reseller, reseller_id)
-        del ctx["form"], ctx["errors"]
-        return form_error("resellers/edit.html", "reseller_form", err, **ctx)
+        return form_error("resellers/edit.html", "reseller_form", err, **_ctx(reseller, reseller_id))
     body = render_block("resellers/edit.html", "reseller_form", **_ctx(reseller, reseller_id, saved=True))
     return done(f"Saved the settings of {reseller.name}", ["resellers-changed"],
                 url_for("resellers.edit", reseller_id=reseller_id), body=body)
@@ -82,12 +80,10 @@ def create_user(reseller_id):
     if not can(current_user, "create_reseller_user", reseller):
         abort(404)
     try:
-        user = models.create_contact(reseller.own_company, request.form, roles={"reseller"})
+        user = models.create_contact(reseller.own_company, request.form, roles={Role.RESELLER})
         db.session.commit()
     except RuleError as err:
-        ctx = _ctx(reseller, reseller_id)
-        del ctx["form"], ctx["errors"]
-        return form_error("resellers/edit.html", "reseller_users", err, **ctx)
+        return form_error("resellers/edit.html", "reseller_users", err, **_ctx(reseller, reseller_id))
     body = render_block("resellers/edit.html", "reseller_users", **_ctx(reseller, reseller_id))
     return done(f"Added reseller user {user.name}; a welcome email is on its way", ["resellers-changed"],
                 url_for("resellers.edit", reseller_id=reseller_id), body=body)

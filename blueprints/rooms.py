@@ -1,18 +1,19 @@
-"""Rooms: the list with search (guide 'Manage rooms'), add, Edit room with its Hosts (guide 'Edit rooms'), delete."""
+"""Rooms: the list with search, add, Edit room with its Hosts, and delete."""
 from datetime import date
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, request, url_for
 from flask_login import current_user, login_required
-from jinja2_fragments.flask import render_block, render_blocks
+from jinja2_fragments.flask import render_blocks
 from sqlalchemy import Date, func, literal, select
 from sqlalchemy.orm import contains_eager
 
 import models
+from blueprints import hosting
 from extensions import db
 from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, form_error, parse_int, render
+from web import ListArgs, done, form_error, render
 
 bp = Blueprint("rooms", __name__)
 
@@ -26,7 +27,6 @@ SORTS = {
     "company": Company.name_key,
 }
 FILTERS = {"company": int, "type": models.PRODUCT_TYPES, "status": models.ROOM_STATUSES}
-HOST_EVENTS = ["rooms-changed"]
 
 
 @bp.before_request
@@ -125,69 +125,35 @@ def update(room_id):
 # ---------------------------------------------------------------- Hosts of a room
 
 
-def _hosts_done(room: Room, message: str, events: list[str], **extra):
-    body = render_block("rooms/edit.html", "room_hosts", host_errors={}, **_edit_context(room), **extra)
-    return done(message, events, url_for("rooms.edit", room_id=room.id), body=body)
-
-
-def _hosts_error(room: Room, err: RuleError):
-    """Roll back and show the refusal, in words, next to the Link contact field."""
-    db.session.rollback()
-    host_errors = {err.field if err.field == "contact_id" else "_form": err.message}
-    return render("rooms/edit.html", "room_hosts", status=err.status, form={}, errors={}, host_errors=host_errors,
-                  **_edit_context(room))
+def _hosts(room: Room) -> hosting.Panel:
+    return hosting.Panel("rooms/edit.html", "room_hosts", url_for("rooms.edit", room_id=room.id),
+                         "host_errors", "contact_id", lambda: {"form": {}, "errors": {}, **_edit_context(room)})
 
 
 @bp.post("/rooms/<int:room_id>/hosts")
 def link(room_id):
     room = _room_to_edit(room_id)
-    contact_id = parse_int(request.form.get("contact_id"))
-    if contact_id is None:
-        return _hosts_error(room, RuleError("Choose a contact to link.", "contact_id"))
-    contact = get_or_404(Contact, contact_id)
-    try:
-        models.link(room, contact)
-        db.session.commit()
-    except RuleError as err:
-        return _hosts_error(room, err)
-    return _hosts_done(room, f"Linked {contact.name} to {room.name}", HOST_EVENTS)
+    return _hosts(room).link_chosen("Choose a contact to link.", lambda contact_id: (room, get_or_404(Contact, contact_id)))
+
+
+def _host_change(room_id: int, contact_id: int, action):
+    room = _room_to_edit(room_id)
+    return _hosts(room).change(action, room, get_or_404(Contact, contact_id))
 
 
 @bp.post("/rooms/<int:room_id>/hosts/<int:contact_id>/delete")
 def unlink(room_id, contact_id):
-    room = _room_to_edit(room_id)
-    contact = get_or_404(Contact, contact_id)
-    try:
-        message = models.unlink(room, contact)
-        db.session.commit()
-    except RuleError as err:
-        return _hosts_error(room, err)
-    return _hosts_done(room, message, HOST_EVENTS)
+    return _host_change(room_id, contact_id, hosting.unlink)
 
 
 @bp.post("/rooms/<int:room_id>/hosts/<int:contact_id>/owner")
 def make_owner(room_id, contact_id):
-    room = _room_to_edit(room_id)
-    contact = get_or_404(Contact, contact_id)
-    try:
-        models.make_owner(room, contact)
-        db.session.commit()
-    except RuleError as err:
-        return _hosts_error(room, err)
-    return _hosts_done(room, f"{contact.name} is now the owner of {room.name}", HOST_EVENTS)
+    return _host_change(room_id, contact_id, hosting.make_owner)
 
 
 @bp.post("/rooms/<int:room_id>/hosts/<int:contact_id>/personal-room")
 def give_personal_room(room_id, contact_id):
-    room = _room_to_edit(room_id)
-    contact = get_or_404(Contact, contact_id)
-    try:
-        personal = models.give_personal_room(room, contact)
-        db.session.commit()
-    except RuleError as err:
-        return _hosts_error(room, err)
-    return _hosts_done(room, f"Gave {contact.name} the personal room {personal.name}",
-                       ["rooms-changed", "companies-changed"], created_room=personal, given_to=contact)
+    return _host_change(room_id, contact_id, hosting.give_personal_room)
 
 
 # ---------------------------------------------------------------- delete

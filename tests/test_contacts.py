@@ -1,4 +1,4 @@
-"""Contacts: the list (guide 'Manage contacts'), the contact screen with Link room / Unlink,
+"""Contacts: the list, the contact screen with Link room / Unlink,
 Change company, delete with its impact, and the inline contacts of the Edit company screen."""
 import json
 

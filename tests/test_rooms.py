@@ -1,4 +1,4 @@
-"""Rooms: the list (guide 'Manage rooms'), add, Edit room with its Hosts (guide 'Edit rooms'), delete."""
+"""Rooms: the list, add, Edit room with its Hosts, delete."""
 import json
 import re
 from datetime import timedelta
