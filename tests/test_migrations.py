@@ -1,6 +1,7 @@
 """`flask db upgrade` on an empty database builds exactly what the models say,
 and its CHECK constraints and partial indexes hold exactly the enumerations' values."""
 import re
+from contextlib import ExitStack
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -27,19 +28,14 @@ LITERAL = re.compile(r"'((?:[^']|'')*)'")
 
 
 @pytest.fixture(scope="module")
-def migrated(tmp_path_factory):
-    with app_on_fresh_schema("migrated", tmp_path_factory.mktemp("migrated")) as app:
-        yield app
+def schemas(tmp_path_factory):
+    """An app per schema kind, each on a fresh database, built once for this module."""
+    with ExitStack() as stack:
+        yield {kind: stack.enter_context(app_on_fresh_schema(kind, tmp_path_factory.mktemp(kind))) for kind in SCHEMA_KINDS}
 
 
-@pytest.fixture(scope="module")
-def create_all(tmp_path_factory):
-    with app_on_fresh_schema("create_all", tmp_path_factory.mktemp("create_all")) as app:
-        yield app
-
-
-def test_upgrade_on_empty_database_matches_models(migrated):
-    with migrated.app_context(), db.engine.connect() as conn:
+def test_upgrade_on_empty_database_matches_models(schemas):
+    with schemas["migrated"].app_context(), db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, db.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
@@ -94,9 +90,8 @@ def test_literals_reads_quoted_values():
 
 
 @pytest.mark.parametrize("kind", SCHEMA_KINDS)
-def test_checks_and_partial_indexes_hold_exactly_the_enum_values(request, kind):
-    app = request.getfixturevalue(kind)
-    with app.app_context(), db.engine.connect() as conn:
+def test_checks_and_partial_indexes_hold_exactly_the_enum_values(schemas, kind):
+    with schemas[kind].app_context(), db.engine.connect() as conn:
         found = predicates(conn)
     with_values = {name for name, predicate in found.items() if literals(predicate)}
     assert with_values == set(ENUM_PREDICATES), "a predicate with string values is not listed here, or is missing"
