@@ -27,7 +27,8 @@ class Resource:
     doomed: Callable  # (world) -> the row of reseller A whose delete is confirmed
     new_data: Callable  # (world, **changes) -> a valid add form
     edit_data: Callable  # (row, **changes) -> a valid edit form, version included
-    renamed: str  # the field a stale edit changes
+    renamed: str  # the field the edit tests change
+    kept: tuple  # the fields a refused edit must leave as they were
     edit_block: str  # the element id of the edit answer
     paged: Callable  # (world, i) -> adds row i for the paging test
     paged_label: Callable  # (i) -> how row i shows in the list
@@ -56,6 +57,7 @@ COMPANIES = Resource(
     new_data=lambda w, **kw: {"name": "New Co", "type": "Business", "status": "customer", **kw},
     edit_data=lambda c, **kw: {"name": c.name, "type": c.type, "status": c.status, "version": c.version, **kw},
     renamed="name",
+    kept=("name", "type", "status", "version"),
     edit_block="company-form",
     paged=lambda w, i: factories.company(w.a.reseller, f"Paged {i:02}"),
     paged_label=lambda i: f"Paged {i:02}",
@@ -81,6 +83,7 @@ CONTACTS = Resource(
     edit_data=lambda c, **kw: {"first_name": c.first_name, "last_name": c.last_name, "email": c.email,
                                "phone": c.phone or "", "state": c.state, "version": c.version, **kw},
     renamed="first_name",
+    kept=("first_name", "last_name", "email", "state", "version"),
     edit_block="contact-form",
     paged=lambda w, i: factories.contact(w.a.company, first="Paged", last=f"P{i:02}", email=f"paged{i:02}@p.example"),
     paged_label=lambda i: f"paged{i:02}@p.example",
@@ -111,6 +114,7 @@ ROOMS = Resource(
     edit_data=lambda r, **kw: {"name": r.name, "product_type": r.product_type, "status": r.status,
                                "version": r.version, **kw},
     renamed="name",
+    kept=("name", "slug", "version"),
     edit_block="room-detail",
     paged=lambda w, i: factories.room(w.a.company, f"Paged {i:02}"),
     paged_label=lambda i: f"Paged {i:02}",
@@ -280,6 +284,62 @@ def test_create_without_csrf_is_refused(reseller_client, world, r):
 # ---------------------------------------------------------------- edit
 
 
+def kept(r: Resource, row) -> tuple:
+    db.session.refresh(row)
+    return tuple(getattr(row, name) for name in r.kept)
+
+
+@pytest.mark.parametrize("r", RESOURCES)
+def test_update_plain_form_redirects(reseller_client, world, r):
+    row = r.row(world)
+    resp = reseller_client.post(f"{r.path}/{row.id}", data=r.edit_data(row, **{r.renamed: "Plain"}))
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"{r.path}/{row.id}/edit")
+    db.session.refresh(row)
+    assert getattr(row, r.renamed) == "Plain"
+
+
+UPDATE_BAD_INPUT = [
+    (COMPANIES, {"name": ""}, "name", "Name is required"),
+    (COMPANIES, {"status": "lead"}, "status", "Customer status must be one of"),
+    (CONTACTS, {"first_name": ""}, "first_name", "First name is required"),
+    (CONTACTS, {"last_name": "z" * 121}, "last_name", "at most 120"),
+    (CONTACTS, {"email": "two@@example"}, "email", "valid email"),
+    (CONTACTS, {"state": "asleep"}, "state", "State must be one of"),
+    (ROOMS, {"name": ""}, "name", "Name is required"),
+    (ROOMS, {"product_type": "hall"}, "product_type", "Product type must be one of"),
+    (ROOMS, {"status": "gold"}, "status", "Status must be one of"),
+    (ROOMS, {"slug": "UPPER_case"}, "slug", "single hyphens"),
+    (ROOMS, {"slug": "a-personal"}, "slug", "is taken"),
+    (ROOMS, {"pin": "pin!"}, "pin", "4 to 10 digits"),
+    (ROOMS, {"max_participants": "0"}, "max_participants", "between 2 and 1000"),
+    (ROOMS, {"end_date": "31/12/2030"}, "end_date", "End date must be a date"),
+]
+
+
+@pytest.mark.parametrize(
+    "r, changes, field, message",
+    [pytest.param(*case, id=f"{case[0].path.strip('/')}-{case[2]}-{i}") for i, case in enumerate(UPDATE_BAD_INPUT)],
+)
+def test_update_bad_input(reseller_client, world, r, changes, field, message):
+    row = r.row(world)
+    before = kept(r, row)
+    resp = reseller_client.post(f"{r.path}/{row.id}", data=r.edit_data(row, **changes), htmx=True)
+    assert resp.status_code == 422
+    assert message in resp.text and f'id="{r.singular}-{field}-error"' in resp.text
+    assert "<html" not in resp.text and f'id="{r.edit_block}"' in resp.text
+    assert kept(r, row) == before
+
+
+@pytest.mark.parametrize("r", RESOURCES)
+def test_update_without_csrf_is_refused(reseller_client, world, r):
+    row = r.row(world)
+    before = kept(r, row)
+    resp = reseller_client.post(f"{r.path}/{row.id}", data=r.edit_data(row, **{r.renamed: "Sneaky"}), csrf=False,
+                                htmx=True)
+    assert resp.status_code == 400
+    assert kept(r, row) == before
+
+
 @pytest.mark.parametrize("r", RESOURCES)
 def test_update_stale_version_is_409(reseller_client, world, r):
     row = r.row(world)
@@ -305,6 +365,27 @@ def test_confirm_delete_shows_impact(reseller_client, world, r):
     assert r.impact(world) in page_text(frag)
     full = reseller_client.get(url)
     assert "<html" in full.text and 'id="delete-confirm"' in full.text
+
+
+def exists(r: Resource, row_id) -> bool:
+    return db.session.execute(select(func.count()).select_from(r.model).where(r.model.id == row_id)).scalar() == 1
+
+
+@pytest.mark.parametrize("r", RESOURCES)
+def test_delete_plain_form_redirects(reseller_client, world, r):
+    row_id = r.row(world).id
+    resp = reseller_client.post(f"{r.path}/{row_id}/delete")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(r.path)
+    assert not exists(r, row_id)
+
+
+@pytest.mark.parametrize("r", RESOURCES)
+def test_delete_without_csrf_is_refused(reseller_client, world, r):
+    before = count(r)
+    row_id = r.doomed(world).id
+    assert reseller_client.post(f"{r.path}/{row_id}/delete", csrf=False).status_code == 400
+    assert count(r) == before and exists(r, row_id)
+
 
 
 # ---------------------------------------------------------------- ids that are not there
