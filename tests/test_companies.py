@@ -39,13 +39,6 @@ def test_create_company(reseller_client, world):
     assert (c.type, c.status, c.reseller_id) == ("Education", "prospect", world.a.reseller.id)
 
 
-def test_edit_full_and_fragment(reseller_client, world):
-    full = reseller_client.get(f"/companies/{world.a.company.id}/edit")
-    assert full.status_code == 200 and "<html" in full.text and world.a.contacts[0].email in full.text
-    frag = reseller_client.get(f"/companies/{world.a.company.id}/edit", htmx=True)
-    assert "<html" not in frag.text and 'id="company-form"' in frag.text
-
-
 def test_update_company(reseller_client, world):
     c = world.a.company
     resp = reseller_client.post(f"/companies/{c.id}", data={"name": "A Corp Renamed", "type": "Government",

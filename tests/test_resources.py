@@ -1,6 +1,8 @@
 """What every resource screen (companies, contacts, rooms) does alike, asserted once per resource:
-the list as a page and as a fragment, login, paging, sort and history restore, the add form,
-bad input, CSRF, stale edits, the delete confirm and the guards on unknown and oversized ids."""
+the list as a page and as a fragment, login, paging, sort and history restore, the add and edit
+screens, bad input, CSRF, stale edits, the delete confirm and the guards on unknown and oversized ids.
+
+Each resource is a ``Resource``: its URLs, element ids, forms and the texts its screens show."""
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,16 +32,18 @@ class Resource:
     renamed: str  # the field the edit tests change
     kept: tuple  # the fields a refused edit must leave as they were
     edit_block: str  # the element id of the edit answer
+    edit_screen: str  # the element id of the edit screen's fragment
+    edit_parts: Callable  # (world) -> what the edit page shows
     paged: Callable  # (world, i) -> adds row i for the paging test
     paged_label: Callable  # (i) -> how row i shows in the list
     sort: str  # a sort key other than the default
     new_url: Callable  # (world) -> the add form's URL
-    new_shows: Callable  # (world) -> texts the add form shows
-    new_hides: Callable  # (world) -> texts it must not show
     created: Callable  # (world) -> the row new_data added
     created_location: Callable  # (world, row) -> where a plain-form add goes
     impact: Callable  # (world) -> the delete confirm's impact sentence
-    index_parts: tuple = ()
+    index_parts: tuple = ()  # more texts the list page shows
+    new_shows: Callable = lambda world: []  # more texts the add form shows
+    new_hides: Callable = lambda world: []  # texts it must not show
     given_bad_input: Callable = lambda world: None
     given_delete: Callable = lambda world: None
     unknown_writes: tuple = ()  # more (path, data) on unknown ids that must be 404
@@ -59,12 +63,12 @@ COMPANIES = Resource(
     renamed="name",
     kept=("name", "type", "status", "version"),
     edit_block="company-form",
+    edit_screen="company-form",
+    edit_parts=lambda w: [w.a.contacts[0].email, 'id="company-form"'],
     paged=lambda w, i: factories.company(w.a.reseller, f"Paged {i:02}"),
     paged_label=lambda i: f"Paged {i:02}",
     sort="-created",
     new_url=lambda w: "/companies/new",
-    new_shows=lambda w: [],
-    new_hides=lambda w: [],
     created=lambda w: db.session.execute(select(Company).where(Company.name == "New Co")).scalar_one(),
     created_location=lambda w, c: "/companies",
     impact=lambda w: "2 contacts and 2 rooms",
@@ -85,6 +89,8 @@ CONTACTS = Resource(
     renamed="first_name",
     kept=("first_name", "last_name", "email", "state", "version"),
     edit_block="contact-form",
+    edit_screen="contact-screen",
+    edit_parts=lambda w: ['id="contact-screen"', 'id="contact-form"', 'id="contact-rooms"'],
     paged=lambda w, i: factories.contact(w.a.company, first="Paged", last=f"P{i:02}", email=f"paged{i:02}@p.example"),
     paged_label=lambda i: f"paged{i:02}@p.example",
     sort="-email",
@@ -116,6 +122,8 @@ ROOMS = Resource(
     renamed="name",
     kept=("name", "slug", "version"),
     edit_block="room-detail",
+    edit_screen="room-detail",
+    edit_parts=lambda w: ['id="room-detail"', 'id="room-hosts"', 'id="room-settings"'],
     paged=lambda w, i: factories.room(w.a.company, f"Paged {i:02}"),
     paged_label=lambda i: f"Paged {i:02}",
     sort="-end",
@@ -123,7 +131,6 @@ ROOMS = Resource(
     new_shows=lambda w: [f'name="company_id" value="{w.a.company.id}"', "Company: A Corp"]
     + [f">{label}</label>" for label in ("Name", "Product type", "Status", "End date", "Meeting link",
                                          "Max participants", "PIN", "Lobby", "Recording")],
-    new_hides=lambda w: [],
     created=lambda w: db.session.execute(select(Room).where(Room.name == "Board Room")).scalar_one(),
     created_location=lambda w, r: f"/rooms/{r.id}/edit",
     impact=lambda w: "Deletes room A Team with 2 host links.",
@@ -282,6 +289,17 @@ def test_create_without_csrf_is_refused(reseller_client, world, r):
 
 
 # ---------------------------------------------------------------- edit
+
+
+@pytest.mark.parametrize("r", RESOURCES)
+def test_edit_full_and_fragment(reseller_client, world, r):
+    url = f"{r.path}/{r.row(world).id}/edit"
+    full = reseller_client.get(url)
+    assert full.status_code == 200 and "<html" in full.text
+    for part in r.edit_parts(world):
+        assert part in full.text
+    frag = reseller_client.get(url, htmx=True)
+    assert frag.status_code == 200 and "<html" not in frag.text and f'id="{r.edit_screen}"' in frag.text
 
 
 def kept(r: Resource, row) -> tuple:

@@ -270,15 +270,6 @@ def test_create_room_without_company_is_422(reseller_client, world):
 # ---------------------------------------------------------------- Edit room
 
 
-def test_edit_full_and_fragment(reseller_client, world):
-    url = f"/rooms/{world.a.team.id}/edit"
-    full = reseller_client.get(url)
-    assert full.status_code == 200 and "<html" in full.text
-    assert 'id="room-detail"' in full.text and 'id="room-hosts"' in full.text and 'id="room-settings"' in full.text
-    frag = reseller_client.get(url, htmx=True)
-    assert frag.status_code == 200 and "<html" not in frag.text and 'id="room-detail"' in frag.text
-
-
 def test_edit_shows_settings_at_a_glance(reseller_client, world):
     room = factories.room(world.a.company, "Glance Room", status="demo", slug="glance", pin="4321", lobby="1",
                           max_participants="40", end_date=(models.today() + timedelta(days=5)).isoformat())
