@@ -93,9 +93,18 @@ def role_names_for(roles) -> str:
     return " ".join(sorted({str(r) for r in roles}))
 
 
+def sql_literal(value) -> str:
+    """A string as an SQL literal: ``'paid subscriber'``, quotes doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def enum_in(column: str, values) -> str:
+    """``column IN ('a', 'b')`` from an enum: the CHECK text the models and the migrations share."""
+    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
+
+
 def _enum_check(column: str, values, name: str) -> CheckConstraint:
-    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-    return CheckConstraint(f"{column} IN ({quoted})", name=name)
+    return CheckConstraint(enum_in(column, values), name=name)
 
 
 class Reseller(db.Model):
@@ -182,7 +191,7 @@ class Contact(UserMixin, db.Model):
         UniqueConstraint("id", "company_id"),
         _enum_check("state", CONTACT_STATES, "state_known"),
         CheckConstraint(
-            f"(company_id IS NOT NULL AND reseller_id IS NOT NULL) OR role_names = '{Role.ADMINISTRATOR}'",
+            f"(company_id IS NOT NULL AND reseller_id IS NOT NULL) OR role_names = {sql_literal(Role.ADMINISTRATOR)}",
             name="company_unless_admin",
         ),
     )
@@ -259,7 +268,7 @@ class Room(db.Model):
         UniqueConstraint("id", "company_id", "product_type"),
         _enum_check("product_type", PRODUCT_TYPES, "product_type_known"),
         _enum_check("status", ROOM_STATUSES, "status_known"),
-        CheckConstraint(f"status = '{RoomStatus.PAID}' OR end_date IS NOT NULL", name="end_date_unless_paid"),
+        CheckConstraint(f"status = {sql_literal(RoomStatus.PAID)} OR end_date IS NOT NULL", name="end_date_unless_paid"),
         CheckConstraint("max_participants BETWEEN 2 AND 1000", name="max_participants_range"),
         CheckConstraint("length(name) BETWEEN 1 AND 120", name="name_length"),
     )
@@ -346,8 +355,8 @@ class Hosting(db.Model):
         Index("uq_hostings_one_owner", "room_id", unique=True,
               sqlite_where=text("is_owner"), postgresql_where=text("is_owner")),
         Index("uq_hostings_one_personal_host", "room_id", unique=True,
-              sqlite_where=text(f"room_type = '{ProductType.PERSONAL}'"),
-              postgresql_where=text(f"room_type = '{ProductType.PERSONAL}'")),
+              sqlite_where=text(f"room_type = {sql_literal(ProductType.PERSONAL)}"),
+              postgresql_where=text(f"room_type = {sql_literal(ProductType.PERSONAL)}")),
     )
 
 

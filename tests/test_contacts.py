@@ -59,23 +59,6 @@ def _edit_data(contact, **kw):
 # ---------------------------------------------------------------- list
 
 
-def test_index_full_page_and_fragment(reseller_client, world):
-    full = reseller_client.get("/contacts")
-    assert full.status_code == 200
-    assert "<html" in full.text and 'id="contact-table"' in full.text
-    assert '<label for="contact-search">Search</label>' in full.text and 'hx-push-url="true"' in full.text
-    assert world.a.contacts[0].email in full.text and world.b.contacts[0].email not in full.text
-    frag = reseller_client.get("/contacts", htmx=True)
-    assert frag.status_code == 200
-    assert "<html" not in frag.text and 'id="contact-table"' in frag.text
-    assert "HX-Request" in frag.headers["Vary"]
-
-
-def test_index_requires_login(client, world):
-    resp = client.get("/contacts")
-    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
-
-
 def test_index_columns_and_hosted_rooms(reseller_client, world):
     a = world.a
     text = page_text(reseller_client.get("/contacts", htmx=True))
@@ -141,15 +124,6 @@ def test_index_company_filter(reseller_client, world):
     assert f"/contacts/new?company_id={c.id}" in text  # Add contact for that company
 
 
-def test_index_pages(reseller_client, world):
-    for i in range(30):
-        factories.contact(world.a.company, first="Paged", last=f"P{i:02}", email=f"paged{i:02}@p.example")
-    text = reseller_client.get("/contacts?q=paged&sort=name").text
-    assert "paged00@p.example" in text and "paged29@p.example" not in text and "Page 1 of 2" in text
-    text = reseller_client.get("/contacts?q=paged&sort=name&page=2").text
-    assert "paged29@p.example" in text and "paged00@p.example" not in text
-
-
 def test_index_uses_aggregate_queries(reseller_client, world):
     """The number of queries does not grow with the rows on the page (no per-row queries)."""
     with QueryCounter() as few:
@@ -166,16 +140,6 @@ def test_index_uses_aggregate_queries(reseller_client, world):
 
 
 # ---------------------------------------------------------------- add
-
-
-def test_new_full_and_fragment(reseller_client, world):
-    full = reseller_client.get("/contacts/new")
-    assert full.status_code == 200 and "<html" in full.text
-    frag = reseller_client.get("/contacts/new", htmx=True)
-    assert "<html" not in frag.text and 'id="contact-form"' in frag.text
-    assert 'id="contact-company_id"' in frag.text and "A Corp" in frag.text and "B Corp" not in frag.text
-    for label in ("First name", "Last name", "Email", "Phone", "Company"):
-        assert f">{label}</label>" in frag.text
 
 
 def test_new_with_company_from_query(reseller_client, world):
@@ -198,43 +162,6 @@ def test_create_contact(reseller_client, world):
     assert 'data-count="contacts">3<' in text
 
 
-def test_create_contact_plain_form_redirects(reseller_client, world):
-    resp = reseller_client.post("/contacts", data=_new_data(company_id=world.a.company.id))
-    assert resp.status_code == 303
-    c = db.session.execute(select(Contact).where(Contact.email == "nora@new.example")).scalar_one()
-    assert resp.headers["Location"].endswith(f"/contacts/{c.id}/edit")
-
-
-@pytest.mark.parametrize(
-    "changes, field, message",
-    [
-        ({"first_name": "  "}, "first_name", "First name is required"),
-        ({"last_name": ""}, "last_name", "Last name is required"),
-        ({"last_name": "x" * 121}, "last_name", "at most 120"),
-        ({"first_name": "y" * 500}, "first_name", "at most 120"),
-        ({"email": "not-an-email"}, "email", "valid email"),
-        # one address is one recipient: no list separators or display-name syntax
-        ({"email": "me@mine.example,bcc"}, "email", "valid email"),
-        ({"email": '"me"<x>@mine.example'}, "email", "valid email"),
-        ({"first_name": "Pat\nYour new password is 1234"}, "first_name", "on one line"),
-        ({"email": ""}, "email", "Email is required"),
-        ({"email": "A0@EXAMPLE.TEST"}, "email", "already in use"),
-        ({"phone": "call me maybe"}, "phone", "Phone may contain"),
-        ({"company_id": ""}, "company_id", "Choose the company"),
-    ],
-)
-def test_create_contact_bad_input(reseller_client, world, changes, field, message):
-    # a contact of ANOTHER reseller owns the duplicate email: emails are unique in the whole system
-    factories.contact(world.b.company, email="a0@example.test")
-    before = db.session.query(Contact).count()
-    data = _new_data(**{"company_id": world.a.company.id, **changes})
-    resp = reseller_client.post("/contacts", data=data, htmx=True)
-    assert resp.status_code == 422
-    assert message in resp.text and f'id="contact-{field}-error"' in resp.text
-    assert "<html" not in resp.text and 'id="contact-form"' in resp.text
-    assert db.session.query(Contact).count() == before
-
-
 def test_create_contact_bad_input_plain_form_shows_page(reseller_client, world):
     resp = reseller_client.post("/contacts", data=_new_data(company_id=world.a.company.id, email="bad"))
     assert resp.status_code == 422 and "<html" in resp.text and "valid email" in resp.text
@@ -247,15 +174,6 @@ def test_create_contact_unknown_or_foreign_company_is_404(reseller_client, world
     resp = reseller_client.post("/contacts", data=_new_data(company_id=cid), htmx=True)
     assert resp.status_code == 404 and "B Corp" not in resp.text
     assert db.session.query(Contact).count() == before
-
-
-def test_create_contact_without_csrf_is_refused(reseller_client, world):
-    data = _new_data(company_id=world.a.company.id)
-    resp = reseller_client.post("/contacts", data=data, csrf=False)
-    assert resp.status_code == 400 and "expired" in resp.text
-    resp = reseller_client.post("/contacts", data=data, headers={"X-CSRFToken": "stale.token.value"})
-    assert resp.status_code == 400
-    assert db.session.query(Contact).filter_by(email="nora@new.example").count() == 0
 
 
 # ---------------------------------------------------------------- the contact screen
@@ -317,13 +235,6 @@ def test_update_contact(reseller_client, world):
     assert (c.first_name, c.email, c.phone) == ("Renamed", "renamed@example.test", "0123 456")
 
 
-def test_update_contact_plain_form_redirects(reseller_client, world):
-    c = world.a.contacts[1]
-    resp = reseller_client.post(f"/contacts/{c.id}", data=_edit_data(c, last_name="Plain"))
-    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"/contacts/{c.id}/edit")
-    assert _reload(c).last_name == "Plain"
-
-
 def test_update_contact_suspend_ends_login(app, reseller_client, world):
     c = world.a.contacts[1]
     other = app.test_client()
@@ -342,33 +253,6 @@ def test_update_contact_cannot_suspend_self(reseller_client, world):
     assert resp.status_code == 422 and "cannot suspend your own account" in resp.text
     assert 'id="contact-state-error"' in resp.text
     assert _reload(me).state == "live"
-
-
-def test_update_contact_stale_version_is_409(reseller_client, world):
-    c = world.a.contacts[1]
-    stale = _edit_data(c)
-    reseller_client.post(f"/contacts/{c.id}", data={**stale, "first_name": "First edit"}, htmx=True)
-    resp = reseller_client.post(f"/contacts/{c.id}", data={**stale, "first_name": "Second edit"}, htmx=True)
-    assert resp.status_code == 409 and "changed by someone else" in resp.text and 'id="contact-form"' in resp.text
-    assert _reload(c).first_name == "First edit"
-
-
-@pytest.mark.parametrize(
-    "changes, field, message",
-    [
-        ({"first_name": ""}, "first_name", "First name is required"),
-        ({"last_name": "z" * 121}, "last_name", "at most 120"),
-        ({"email": "two@@example"}, "email", "valid email"),
-        ({"state": "asleep"}, "state", "State must be one of"),
-    ],
-)
-def test_update_contact_bad_input(reseller_client, world, changes, field, message):
-    c = world.a.contacts[1]
-    before = (c.first_name, c.last_name, c.email, c.state)
-    resp = reseller_client.post(f"/contacts/{c.id}", data=_edit_data(c, **changes), htmx=True)
-    assert resp.status_code == 422 and message in resp.text and f'id="contact-{field}-error"' in resp.text
-    c = _reload(c)
-    assert (c.first_name, c.last_name, c.email, c.state) == before
 
 
 def test_update_contact_duplicate_email_any_case(reseller_client, world):
@@ -563,14 +447,6 @@ def test_change_company_not_for_owners(app, world):
 # ---------------------------------------------------------------- delete
 
 
-def test_confirm_delete_shows_impact(reseller_client, world):
-    c = world.a.contacts[0]
-    frag = reseller_client.get(f"/contacts/{c.id}/delete", htmx=True)
-    assert frag.status_code == 200 and 'id="delete-confirm"' in frag.text and "<html" not in frag.text
-    assert f"Deletes contact {c.name} with 1 host link (A Team)." in page_text(frag)
-    assert "<html" in reseller_client.get(f"/contacts/{c.id}/delete").text
-
-
 def test_delete_contact(reseller_client, world):
     a = world.a
     factories.link(a.team, a.contacts[1])
@@ -583,12 +459,6 @@ def test_delete_contact(reseller_client, world):
     assert _hosts(a.team) == [a.contacts[1].id] and _owner_id(a.team) == a.contacts[1].id
     assert db.session.execute(select(AuditEvent).where(AuditEvent.action == "delete",
                                                        AuditEvent.object_id == cid)).scalar_one()
-
-
-def test_delete_contact_plain_form_redirects(reseller_client, world):
-    resp = reseller_client.post(f"/contacts/{world.a.contacts[1].id}/delete")
-    assert resp.status_code == 303 and resp.headers["Location"].endswith("/contacts")
-    assert _reload(world.a.contacts[1]) is None
 
 
 def test_delete_self_or_last_reseller_user_is_refused(reseller_client, world):
@@ -765,25 +635,7 @@ def test_other_resellers_room_is_404(reseller_client, world, method, path):
     assert _hosts(b.team) == [b.contacts[0].id]
 
 
-def test_unknown_contact_is_404(reseller_client, world):
-    assert reseller_client.get("/contacts/999999/edit").status_code == 404
-    assert reseller_client.post("/contacts/999999/delete", htmx=True).status_code == 404
-
-
-def test_index_fragment_carries_sort_for_the_toolbar(reseller_client, world):
-    """The sort input travels with the table, so a search or filter after sorting keeps the sort."""
-    frag = reseller_client.get("/contacts?sort=-email", htmx=True)
-    assert "<html" not in frag.text and 'name="sort" value="-email" form="contact-list-state"' in frag.text
-    full = reseller_client.get("/contacts?sort=-email", htmx=True, headers={"HX-History-Restore-Request": "true"})
-    assert "<html" in full.text and 'id="contact-list-state"' in full.text
-
-
 HUGE = "99999999999999999999"  # beyond any integer column: once a 500 (driver overflow)
-
-
-@pytest.mark.parametrize("path", [f"/contacts/new?company_id={HUGE}", f"/contacts/{HUGE}/edit"])
-def test_oversized_ids_are_404(reseller_client, world, path):
-    assert reseller_client.get(path).status_code == 404
 
 
 def test_confirm_change_company_oversized_company_is_404(reseller_client, world):

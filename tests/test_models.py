@@ -1,5 +1,10 @@
-"""The database itself enforces the hosting rules (SPEC §2), and the room helpers behave."""
+"""The database itself enforces the hosting rules (SPEC §2), and the room helpers behave.
+
+Every test here runs twice: on a schema built by ``db.create_all()`` and on one built by
+``flask db upgrade``, so the CHECK constraints, keys and partial indexes are tested as migrated.
+"""
 from datetime import timedelta
+from itertools import count
 
 import pytest
 from sqlalchemy import select
@@ -10,6 +15,15 @@ from extensions import db
 from models import Hosting, Room
 
 from . import factories
+from .conftest import PortalClient
+from .databases import SCHEMA_KINDS, app_on_fresh_schema
+
+
+@pytest.fixture(scope="module", params=SCHEMA_KINDS)
+def app(request, tmp_path_factory):
+    """Overrides conftest's app: a fresh database per schema kind, built once; _clean empties it after each test."""
+    with app_on_fresh_schema(request.param, tmp_path_factory.mktemp(request.param), PortalClient) as app:
+        yield app
 
 
 def hosting(room, contact, is_owner=False, company_id=None):
@@ -128,3 +142,122 @@ def test_delete_room_removes_its_hosting(world):
     assert impact == {"hosts": 2}
     assert db.session.execute(select(Hosting).where(Hosting.room_id == team.id)).first() is None
     assert db.session.execute(select(Room).where(Room.id == team.id)).first() is None
+
+
+# ---------------------------------------------------------------- every constraint, through Core
+#
+# Core inserts skip the model layer and its rules: only the database stands in the way. Each case
+# first inserts a valid row of the table (rolled back: the row is fine), then the same row with one
+# change, which the database must refuse with the named constraint (PostgreSQL names it; SQLite
+# names CHECKs and the columns of a unique key, and says only "FOREIGN KEY" for a foreign key).
+
+_n = count(1)
+
+
+def valid_row(table, ids):
+    """A row of ``table`` that breaks nothing: its unique values are new."""
+    n = next(_n)
+    tenant = {"reseller_id": ids.get("reseller"), "company_id": ids.get("company")}
+    rows = {
+        "resellers": lambda: {"name": f"Core reseller {n}"},
+        "companies": lambda: {"reseller_id": ids["reseller"], "name": f"Core Co {n}", "name_key": f"core co {n}",
+                              "type": "Business", "status": "customer", "version": 1},
+        "contacts": lambda: {**tenant, "first_name": "Core", "last_name": f"Contact {n}",
+                             "email": f"core{n}@core.example", "version": 1},
+        "rooms": lambda: {**tenant, "name": f"Core Room {n}", "name_key": f"core room {n}", "product_type": "team room",
+                          "status": "trial", "end_date": models.today(), "slug": f"core-room-{n}", "version": 1},
+        "hostings": lambda: {**tenant, "room_id": ids["team"], "contact_id": ids["contact1"], "room_type": "team room",
+                             "is_owner": False},
+        "outbox": lambda: {"recipients": "x@core.example", "subject": "s", "body_text": "t", "body_html": "h",
+                           "dedupe_key": f"core-{n}"},
+        "password_tokens": lambda: {"contact_id": ids["contact0"], "token_hash": f"{n:064d}", "purpose": "reset",
+                                    "expires_at": models.utcnow()},
+    }
+    return rows[table]()
+
+
+def _check(name):
+    return name, f"CHECK constraint failed: {name}"
+
+
+def _personal_host(world):
+    factories.link(world.a.personal, world.a.contacts[0])
+
+
+# id, table, change (from the known ids), (PostgreSQL names, SQLite says), given (run first)
+CONSTRAINT_CASES = [
+    ("trial_days", "resellers", lambda i: {"trial_days": 0}, _check("ck_resellers_trial_days_range"), None),
+    ("demo_days", "resellers", lambda i: {"demo_days": 366}, _check("ck_resellers_demo_days_range"), None),
+    ("reseller name", "resellers", lambda i: {"name": "Reseller A"},
+     ("uq_resellers_name", "UNIQUE constraint failed: resellers.name"), None),
+    ("company type", "companies", lambda i: {"type": "Spaceship"}, _check("ck_companies_type_known"), None),
+    ("company type case", "companies", lambda i: {"type": "business"}, _check("ck_companies_type_known"), None),
+    ("company status", "companies", lambda i: {"status": "lead"}, _check("ck_companies_status_known"), None),
+    ("company name empty", "companies", lambda i: {"name": ""}, _check("ck_companies_name_length"), None),
+    ("company name_key", "companies", lambda i: {"name": "A CORP", "name_key": "a corp"},
+     ("uq_companies_reseller_id_name_key", "UNIQUE constraint failed: companies.reseller_id, companies.name_key"),
+     None),
+    ("contact state", "contacts", lambda i: {"state": "asleep"}, _check("ck_contacts_state_known"), None),
+    ("contact without company", "contacts", lambda i: {"company_id": None, "role_names": "owner"},
+     _check("ck_contacts_company_unless_admin"), None),
+    ("contact without reseller", "contacts", lambda i: {"reseller_id": None, "company_id": None, "role_names": "reseller"},
+     _check("ck_contacts_company_unless_admin"), None),
+    ("contact email", "contacts", lambda i: {"email": i["email0"]},
+     ("uq_contacts_email", "UNIQUE constraint failed: contacts.email"), None),
+    ("room product_type", "rooms", lambda i: {"product_type": "hall"}, _check("ck_rooms_product_type_known"), None),
+    ("room status", "rooms", lambda i: {"status": "gold"}, _check("ck_rooms_status_known"), None),
+    ("room end_date", "rooms", lambda i: {"status": "demo", "end_date": None}, _check("ck_rooms_end_date_unless_paid"),
+     None),
+    ("room too few", "rooms", lambda i: {"max_participants": 1}, _check("ck_rooms_max_participants_range"), None),
+    ("room too many", "rooms", lambda i: {"max_participants": 1001}, _check("ck_rooms_max_participants_range"), None),
+    ("room name empty", "rooms", lambda i: {"name": ""}, _check("ck_rooms_name_length"), None),
+    ("room slug", "rooms", lambda i: {"slug": "a-team"}, ("uq_rooms_slug", "UNIQUE constraint failed: rooms.slug"), None),
+    ("linked twice", "hostings", lambda i: {"contact_id": i["contact0"]},
+     ("uq_hostings_room_id_contact_id", "UNIQUE constraint failed: hostings.room_id, hostings.contact_id"), None),
+    ("second owner", "hostings", lambda i: {"is_owner": True},
+     ("uq_hostings_one_owner", "UNIQUE constraint failed: hostings.room_id"), None),
+    ("second personal host", "hostings", lambda i: {"room_id": i["personal"], "room_type": "personal room"},
+     ("uq_hostings_one_personal_host", "UNIQUE constraint failed: hostings.room_id"), _personal_host),
+    ("contact of another company", "hostings", lambda i: {"contact_id": i["stranger"]},
+     ("fk_hostings_contact_same_company", "FOREIGN KEY constraint failed"), None),
+    ("room of another company", "hostings", lambda i: {"contact_id": i["stranger"], "company_id": i["other"]},
+     ("fk_hostings_room_same_company", "FOREIGN KEY constraint failed"), None),
+    ("wrong room_type copy", "hostings", lambda i: {"room_id": i["personal"]},
+     ("fk_hostings_room_same_company", "FOREIGN KEY constraint failed"), None),
+    ("outbox dedupe_key", "outbox", lambda i: {"dedupe_key": "taken"},
+     ("uq_outbox_dedupe_key", "UNIQUE constraint failed: outbox.dedupe_key"), None),
+    ("token_hash", "password_tokens", lambda i: {"token_hash": "0" * 64},
+     ("uq_password_tokens_token_hash", "UNIQUE constraint failed: password_tokens.token_hash"), None),
+]
+
+
+@pytest.fixture
+def known(world):
+    other = factories.company(world.a.reseller, "Other Co")
+    stranger = factories.contact(other)
+    a = world.a
+    with db.engine.begin() as conn:  # the values the unique cases collide with
+        conn.execute(db.metadata.tables["outbox"].insert(), valid_row("outbox", {}) | {"dedupe_key": "taken"})
+        conn.execute(db.metadata.tables["password_tokens"].insert(),
+                     valid_row("password_tokens", {"contact0": a.contacts[0].id}) | {"token_hash": "0" * 64})
+    return {"reseller": a.reseller.id, "company": a.company.id, "contact0": a.contacts[0].id,
+            "contact1": a.contacts[1].id, "email0": a.contacts[0].email, "team": a.team.id,
+            "personal": a.personal.id, "other": other.id, "stranger": stranger.id}
+
+
+@pytest.mark.parametrize("table, change, refusal, given", [c[1:] for c in CONSTRAINT_CASES],
+                         ids=[c[0] for c in CONSTRAINT_CASES])
+def test_core_insert_breaking_a_constraint_is_refused(world, known, table, change, refusal, given):
+    if given:
+        given(world)
+    db.session.remove()
+    target = db.metadata.tables[table]
+    with db.engine.connect() as conn:  # the unchanged row is fine
+        with conn.begin() as tx:
+            conn.execute(target.insert(), valid_row(table, known))
+            tx.rollback()
+    with pytest.raises(IntegrityError) as refused:
+        with db.engine.begin() as conn:
+            conn.execute(target.insert(), valid_row(table, known) | change(known))
+    postgresql_names, sqlite_says = refusal
+    assert (postgresql_names if db.engine.dialect.name == "postgresql" else sqlite_says) in str(refused.value.orig)

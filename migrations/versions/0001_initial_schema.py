@@ -8,6 +8,23 @@ Create Date: 2026-11-27 15:04:34.192865
 from alembic import op
 import sqlalchemy as sa
 
+# The CHECK constraints and the partial index read the same enumerations as the models,
+# so a value added to an enum cannot silently disagree with a freshly migrated database.
+# A database migrated before such a change keeps its old CHECK: changing an enum still
+# needs a new revision that recreates the constraint (tests/test_migrations.py pins the values).
+from models.schema import (
+    CompanyType,
+    ContactState,
+    CustomerStatus,
+    ProductType,
+    Role,
+    RoomStatus,
+    enum_in,
+    sql_literal,
+)
+
+PERSONAL_ROOM = sa.text(f"room_type = {sql_literal(ProductType.PERSONAL)}")
+
 
 # revision identifiers, used by Alembic.
 revision = '0001'
@@ -82,8 +99,8 @@ def upgrade():
     sa.Column('branded', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.CheckConstraint("status IN ('prospect', 'customer')", name=op.f('ck_companies_status_known')),
-    sa.CheckConstraint("type IN ('Reseller', 'Business', 'Education', 'Healthcare', 'Government', 'Non-profit')", name=op.f('ck_companies_type_known')),
+    sa.CheckConstraint(enum_in('status', CustomerStatus), name=op.f('ck_companies_status_known')),
+    sa.CheckConstraint(enum_in('type', CompanyType), name=op.f('ck_companies_type_known')),
     sa.CheckConstraint('length(name) BETWEEN 1 AND 120', name=op.f('ck_companies_name_length')),
     sa.ForeignKeyConstraint(['reseller_id'], ['resellers.id'], name=op.f('fk_companies_reseller_id_resellers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_companies')),
@@ -117,8 +134,8 @@ def upgrade():
     sa.Column('session_epoch', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.CheckConstraint("(company_id IS NOT NULL AND reseller_id IS NOT NULL) OR role_names = 'administrator'", name=op.f('ck_contacts_company_unless_admin')),
-    sa.CheckConstraint("state IN ('live', 'suspended')", name=op.f('ck_contacts_state_known')),
+    sa.CheckConstraint(f"(company_id IS NOT NULL AND reseller_id IS NOT NULL) OR role_names = {sql_literal(Role.ADMINISTRATOR)}", name=op.f('ck_contacts_company_unless_admin')),
+    sa.CheckConstraint(enum_in('state', ContactState), name=op.f('ck_contacts_state_known')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_contacts_company_id_companies'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['reseller_id'], ['resellers.id'], name=op.f('fk_contacts_reseller_id_resellers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts')),
@@ -146,9 +163,9 @@ def upgrade():
     sa.Column('lobby', sa.Boolean(), nullable=False),
     sa.Column('recording', sa.Boolean(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.CheckConstraint("product_type IN ('personal room', 'team room')", name=op.f('ck_rooms_product_type_known')),
-    sa.CheckConstraint("status = 'paid subscriber' OR end_date IS NOT NULL", name=op.f('ck_rooms_end_date_unless_paid')),
-    sa.CheckConstraint("status IN ('demo', 'trial', 'paid subscriber')", name=op.f('ck_rooms_status_known')),
+    sa.CheckConstraint(enum_in('product_type', ProductType), name=op.f('ck_rooms_product_type_known')),
+    sa.CheckConstraint(f"status = {sql_literal(RoomStatus.PAID)} OR end_date IS NOT NULL", name=op.f('ck_rooms_end_date_unless_paid')),
+    sa.CheckConstraint(enum_in('status', RoomStatus), name=op.f('ck_rooms_status_known')),
     sa.CheckConstraint('length(name) BETWEEN 1 AND 120', name=op.f('ck_rooms_name_length')),
     sa.CheckConstraint('max_participants BETWEEN 2 AND 1000', name=op.f('ck_rooms_max_participants_range')),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_rooms_company_id_companies'), ondelete='CASCADE'),
@@ -183,7 +200,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_hostings_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_hostings_reseller_id'), ['reseller_id'], unique=False)
         batch_op.create_index('uq_hostings_one_owner', ['room_id'], unique=True, sqlite_where=sa.text('is_owner'), postgresql_where=sa.text('is_owner'))
-        batch_op.create_index('uq_hostings_one_personal_host', ['room_id'], unique=True, sqlite_where=sa.text("room_type = 'personal room'"), postgresql_where=sa.text("room_type = 'personal room'"))
+        batch_op.create_index('uq_hostings_one_personal_host', ['room_id'], unique=True, sqlite_where=PERSONAL_ROOM, postgresql_where=PERSONAL_ROOM)
 
     op.create_table('password_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -210,7 +227,7 @@ def downgrade():
 
     op.drop_table('password_tokens')
     with op.batch_alter_table('hostings', schema=None) as batch_op:
-        batch_op.drop_index('uq_hostings_one_personal_host', sqlite_where=sa.text("room_type = 'personal room'"), postgresql_where=sa.text("room_type = 'personal room'"))
+        batch_op.drop_index('uq_hostings_one_personal_host', sqlite_where=PERSONAL_ROOM, postgresql_where=PERSONAL_ROOM)
         batch_op.drop_index('uq_hostings_one_owner', sqlite_where=sa.text('is_owner'), postgresql_where=sa.text('is_owner'))
         batch_op.drop_index(batch_op.f('ix_hostings_reseller_id'))
         batch_op.drop_index(batch_op.f('ix_hostings_contact_id'))
