@@ -10,8 +10,8 @@ import jwt
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+import embed_session
 import models
-from blueprints import embed
 from extensions import db
 from models import AuditEvent, Company, EmbedTokenUse
 
@@ -109,7 +109,7 @@ def test_sso_valid_token_opens_shell_with_partitioned_cookie(client, ew):
     assert 'data-embed-shell' in text and 'data-embed-path="/companies"' in text
     assert "A Corp" not in text  # the shell carries no data; it opens the page through htmx
     cookie = resp.headers["Set-Cookie"]
-    assert cookie.startswith(f"{embed.COOKIE}={session_of(resp)};")
+    assert cookie.startswith(f"{embed_session.COOKIE}={session_of(resp)};")
     for attr in ("Secure", "HttpOnly", "SameSite=None", "Partitioned", "Path=/"):
         assert attr in cookie
     assert len(resp.headers.getlist("Set-Cookie")) == 1  # no first-party session cookie
@@ -333,7 +333,7 @@ def test_sso_failure_ends_an_older_embed_cookie(client, ew):
     sign_in(client, ew.a.staff)
     resp = client.get("/embed/sso", query_string={"token": "garbage"})
     assert resp.status_code == 401
-    assert f"{embed.COOKIE}=;" in resp.headers["Set-Cookie"]
+    assert f"{embed_session.COOKIE}=;" in resp.headers["Set-Cookie"]
     assert client.get("/companies").status_code == 302
 
 
@@ -363,7 +363,7 @@ def test_first_party_session_cookie_is_not_samesite_none(client, auth, ew):
     resp = auth.login(ew.a.staff.email)
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Partitioned" not in cookie
-    assert embed.COOKIE not in resp.headers.get("Set-Cookie", "")
+    assert embed_session.COOKIE not in resp.headers.get("Set-Cookie", "")
 
 
 def test_csp_embed_responses_allow_exactly_the_partner_origins(app, client, ew):
@@ -483,7 +483,7 @@ def test_embed_cookie_counts_only_inside_a_frame(reseller_client, ew):
 def test_header_wins_over_cookie(app, client, ew):
     sign_in(client, ew.a.staff)
     host_session = session_of(sign_in(app.test_client(), ew.a.contacts[0]))
-    resp = client.get("/my-rooms", headers={embed.HEADER: host_session})
+    resp = client.get("/my-rooms", headers={embed_session.HEADER: host_session})
     assert resp.status_code == 200 and ew.a.contacts[0].name in resp.text
 
 
@@ -547,7 +547,7 @@ def test_expired_header_session_fails_closed(app, ew):
             return int(time.time()) - app.config["EMBED_SESSION_SECONDS"] - 10
 
     payload = {"c": ew.a.staff.id, "r": ew.a.reseller.id, "re": 0, "ce": ew.a.staff.session_epoch, "n": "ab" * 20}
-    old = URLSafeTimedSerializer(app.secret_key, salt=embed.SESSION_SALT, signer=OldSigner).dumps(payload)
+    old = URLSafeTimedSerializer(app.secret_key, salt=embed_session.SESSION_SALT, signer=OldSigner).dumps(payload)
     resp = EmbedClient(app, old).get("/companies")
     _assert_ended(resp)
     assert frame_ancestors(resp) == PARTNER  # we signed it, so the partner may show the message
@@ -555,7 +555,7 @@ def test_expired_header_session_fails_closed(app, ew):
 
 def test_forged_header_session_fails_closed(app, ew):
     payload = {"c": ew.a.staff.id, "r": ew.a.reseller.id, "re": 0, "ce": 0, "n": "ab" * 20}
-    forged = URLSafeTimedSerializer("not-the-secret-key", salt=embed.SESSION_SALT).dumps(payload)
+    forged = URLSafeTimedSerializer("not-the-secret-key", salt=embed_session.SESSION_SALT).dumps(payload)
     resp = EmbedClient(app, forged).get("/companies")
     _assert_ended(resp)
     assert frame_ancestors(resp) == "'none'"
@@ -567,7 +567,7 @@ def test_ended_cookie_session_is_deleted(client, ew):
     db.session.commit()
     resp = client.get("/companies")
     _assert_ended(resp)
-    assert f"{embed.COOKIE}=;" in resp.headers["Set-Cookie"]
+    assert f"{embed_session.COOKIE}=;" in resp.headers["Set-Cookie"]
     assert client.get("/companies").status_code == 302  # the cookie is gone: a plain visitor again
 
 
