@@ -12,6 +12,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 import embed_session
 import models
+from embed_signin import CLOCK_SKEW_SECONDS
 from extensions import db
 from models import AuditEvent, Company, EmbedTokenUse
 
@@ -117,11 +118,12 @@ def test_sso_valid_token_opens_shell_with_partitioned_cookie(client, ew):
 
 
 def test_sso_records_jti_until_expiry(client, ew):
+    """Until the token is past its exp and the clock leeway: until then a replay would pass every other check."""
     exp = int(time.time()) + 200
     sign_in(client, ew.a.staff, jti="order-42", exp=exp)
     use = db.session.execute(db.select(EmbedTokenUse)).scalar_one()
     assert use.jti == f"{ew.a.reseller.id}:order-42" and use.reseller_id == ew.a.reseller.id
-    assert abs((use.expires_at - models.utcnow()).total_seconds() - 200) < 5
+    assert abs((use.expires_at - models.utcnow()).total_seconds() - 200 - CLOCK_SKEW_SECONDS) < 5
 
 
 def test_sso_purges_expired_jti_records(client, ew):
@@ -156,6 +158,15 @@ def test_sso_past_nbf_and_iat_within_clock_skew_are_accepted(app, client, ew):
     now = int(time.time())
     sign_in(client, ew.a.staff, iat=now - 10, nbf=now - 10)
     sign_in(app.test_client(), ew.a.staff, iat=now + 10, nbf=now + 10)  # the partner's clock a little ahead
+
+
+def test_sso_exp_just_past_within_clock_skew_is_accepted_once(app, client, ew):
+    """A partner clock a little behind ours: the leeway accepts the token, and it stays single use."""
+    token = make_token(ew.a.staff, exp=int(time.time()) - 10)
+    assert client.get("/embed/sso", query_string={"token": token}).status_code == 200
+    sign_in(app.test_client(), ew.a.staff)  # another sign-in purges the jti records that have run out
+    again = app.test_client().get("/embed/sso", query_string={"token": token})
+    assert again.status_code == 401 and "already used" in again.text
 
 
 def test_sso_same_jti_at_once_signs_in_only_once(app, ew):
@@ -233,7 +244,7 @@ def _raw_claims(w, claims_json: str) -> str:
 
 
 BAD_TOKENS = {
-    "expired": (lambda w: make_token(w.a.staff, exp=int(time.time()) - 5), 401, "has expired"),
+    "expired": (lambda w: make_token(w.a.staff, exp=int(time.time()) - CLOCK_SKEW_SECONDS - 5), 401, "has expired"),
     "exp_too_far_ahead": (lambda w: make_token(w.a.staff, exp=int(time.time()) + 3600), 401, "at most 5 minutes"),
     "no_exp": (lambda w: make_token(w.a.staff, drop=("exp",)), 401, "needs an exp"),
     "exp_not_a_number": (lambda w: make_token(w.a.staff, exp="tomorrow"), 401, "not valid"),
