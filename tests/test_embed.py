@@ -1,10 +1,15 @@
-"""Embedding (SPEC §4): signed sign-in, framing headers, embed sessions in a header or a partitioned cookie,
+"""Embedding: signed sign-in, framing headers, embed sessions in a header or a partitioned cookie,
 secret rotation with its grace period, ending all embed sessions, the settings page and the CLI."""
 import base64
+import hashlib
+import hmac
 import json
+import os
 import re
+import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import jwt
 import pytest
@@ -35,7 +40,7 @@ def ew(world):
 
 def make_token(contact=None, secret=None, sub=None, headers=None, algorithm="HS256", drop=(), **claims):
     body = {"sub": sub if sub is not None else contact.email, "exp": int(time.time()) + 120,
-            "jti": base64.urlsafe_b64encode(__import__("os").urandom(12)).decode()}
+            "jti": base64.urlsafe_b64encode(os.urandom(12)).decode()}
     body.update(claims)
     for name in drop:
         body.pop(name, None)
@@ -171,8 +176,6 @@ def test_sso_exp_just_past_within_clock_skew_is_accepted_once(app, client, ew):
 
 def test_sso_same_jti_at_once_signs_in_only_once(app, ew):
     """Two requests with one token at the same moment: the jti's primary key lets exactly one through."""
-    import threading
-
     token = make_token(ew.a.staff)
     barrier = threading.Barrier(2)
     statuses = []
@@ -201,9 +204,6 @@ def _alg_none(w):
 
 def _hs512(w):
     """Signed with the right secret, but not with HS256."""
-    import hashlib
-    import hmac
-
     claims = {"sub": w.a.staff.email, "exp": int(time.time()) + 60, "jti": "hs512-1"}
     signing_input = f"{b64({'alg': 'HS512', 'typ': 'JWT'})}.{b64(claims)}"
     sig = hmac.new(w.a.reseller.embed_secret.encode(), signing_input.encode(), hashlib.sha512).digest()
@@ -234,9 +234,6 @@ def _suspended(w):
 
 def _raw_claims(w, claims_json: str) -> str:
     """Signed with A's secret, claims exactly as given (JSON that PyJWT parses, like NaN)."""
-    import hashlib
-    import hmac
-
     body = base64.urlsafe_b64encode(claims_json.encode()).decode().rstrip("=")
     signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{body}"
     sig = hmac.new(w.a.reseller.embed_secret.encode(), signing_input.encode(), hashlib.sha256).digest()
@@ -763,8 +760,6 @@ def test_settings_other_reseller_cannot_touch_a(other_client, ew):
 
 def test_docs_python_signing_example_signs_in(app, client, ew):
     """The signing example in the partner contract, run as written (with this portal and A's secret)."""
-    from pathlib import Path
-
     doc = (Path(__file__).resolve().parents[1] / "docs" / "embedding.md").read_text()
     code = re.search(r"### Signing in Python.*?```python\n(.*?)```", doc, re.S).group(1)
     namespace = {}

@@ -1,4 +1,4 @@
-"""The portal inside a partner site, in Chromium (SPEC §4).
+"""The portal inside a partner site, in Chromium.
 
 The partner page is served on http://localhost:<port>; the portal on http://127.0.0.1:<port>, a
 different site, so the portal is a third-party frame. The partner page is the copy-paste snippet
