@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from embed_session import EmbedSession
 from extensions import db
-from models import Reseller
+from models import ContactState, Reseller
 from web import is_htmx
 
 # Never shown inside the frame: no password form, no log-in or log-out page.
@@ -101,7 +101,7 @@ def _ended(sess: EmbedSession):
 
 
 def check_embed_session():
-    """Check an embed session before anything else reads it; set embed mode for the layout and framing."""
+    """Check an embed session before the scope or any view reads it; set embed mode for the layout and framing."""
     sess = session._get_current_object()
     if not isinstance(sess, EmbedSession) or request.endpoint in NO_SESSION_NEEDED:
         return None
@@ -116,7 +116,7 @@ def check_embed_session():
         or not user.is_authenticated
         or user.id != payload["c"]
         or user.reseller_id != reseller.id
-        or user.state != "live"
+        or user.state != ContactState.LIVE
         or request.endpoint in NOT_IN_FRAME
     ):
         return _ended(sess)

@@ -28,7 +28,7 @@ from werkzeug.routing import RequestRedirect
 import models
 from embed_frame import NOT_IN_FRAME
 from extensions import db
-from models import Contact, Reseller, RuleError
+from models import Contact, ContactState, Reseller, RuleError
 
 # The partner's clock and ours may differ by this much: leeway for exp, nbf and iat, and for the longest lifetime.
 CLOCK_SKEW_SECONDS = 30
@@ -160,7 +160,7 @@ def verify_token(token: str) -> tuple[Contact, Reseller, dict]:
     path = claims.get("path")
     if path is not None and portal_path(path) is None:
         raise TokenProblem(403, "This sign-in link asks for a page the portal cannot open.", reseller)
-    if contact.state != "live":
+    if contact.state != ContactState.LIVE:
         raise TokenProblem(403, SUSPENDED, reseller)
     # Kept as long as the leeway still accepts the token, so it stays single use all that time.
     expires_at = datetime.fromtimestamp(exp + CLOCK_SKEW_SECONDS + 1, timezone.utc).replace(tzinfo=None)

@@ -24,7 +24,7 @@ from embed_frame import allow_framing, find_reseller, frame_origins, frame_state
 from embed_session import EmbedSession, issue_session
 from embed_signin import TokenProblem, accepted_secrets, find_contact, portal_path, sign_token, sso_url, verify_token
 from extensions import db
-from models import Contact, Reseller
+from models import Contact, Reseller, Role
 from permissions import can, is_manager
 from web import is_htmx, render
 
@@ -74,7 +74,7 @@ def _own_reseller(write: bool = False) -> Reseller:
     """The signed-in reseller user's reseller. Writes need a first-party session, never an embed one:
     whoever holds the signing secret can open an embed session as any user, and must not be able to
     use it to rotate the secret (and learn the new one) or keep the previous one alive."""
-    if not (current_user.has_role("reseller") and current_user.reseller_id is not None):
+    if not (current_user.has_role(Role.RESELLER) and current_user.reseller_id is not None):
         abort(404)
     reseller = current_user.reseller
     if reseller is None or not can(current_user, "reseller_settings", reseller):
