@@ -82,11 +82,11 @@ def _end_test_transaction() -> None:
     """Before a request: the test's own session ends its transaction, so it holds no lock and no
     old snapshot while the request runs, and its objects are expired: the next read after the
     request loads what the request committed. Anything the request should see must be committed."""
-    if not has_app_context():  # a request made from a thread of the test
+    if not has_app_context():  # a request from a thread of the test, or a redirect the client follows
         return
     session = db.session
-    unsaved = session.new or session.deleted or any(session.is_modified(obj) for obj in session.dirty)
-    assert not unsaved, f"commit before the request: the test's session holds unsaved changes {unsaved}"
+    unsaved = [*session.new, *session.deleted, *(obj for obj in session.dirty if session.is_modified(obj))]
+    assert not unsaved, f"commit before the request: the test's session has unsaved changes to {unsaved}"
     session.rollback()
 
 
