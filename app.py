@@ -2,20 +2,28 @@
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import Flask, g, render_template, request
+from flask import Flask, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import StrictUndefined
 from jinja2_fragments.flask import render_block
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+import cli
+import embed_frame
 import mailer
 import models
+from blueprints import account, admin, auth, companies, contacts, dashboard, embed, people, resellers, rooms
 from config import Config
+from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
+from permissions import can, capabilities, roles_of
 from web import is_htmx
 
 
@@ -31,8 +39,6 @@ def create_app(config: type | dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("TEMPLATES_STRICT"):
         app.jinja_env.undefined = StrictUndefined
-    from permissions import can, capabilities, roles_of
-
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["capabilities"] = capabilities
     app.jinja_env.globals["roles_of"] = roles_of
@@ -52,25 +58,21 @@ def create_app(config: type | dict | None = None) -> Flask:
     if app.config.get("PROXY_COUNT"):
         # Behind N trusted proxies (a load balancer): take the client address and scheme from
         # their X-Forwarded-* headers, so rate limits count clients, not the load balancer.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0)
+
+    # Embed credentials (header or partitioned cookie) or Flask's first-party cookie, per request.
+    app.session_interface = EmbedSessionInterface()
 
     register_blueprints(app)
     register_hooks(app)
     register_errors(app)
-
-    import cli
-
     cli.register(app)
     return app
 
 
 def check_secret_key(app: Flask) -> None:
     """Refuse to serve a public address with the published development key: anyone could sign a session."""
-    from urllib.parse import urlsplit
-
     public_host = urlsplit(app.config.get("PUBLIC_URL") or "").hostname or ""
     if (
         app.config.get("SECRET_KEY") in (None, "", Config.SECRET_KEY)
@@ -84,12 +86,8 @@ def check_secret_key(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints import account, admin, auth, companies, contacts, dashboard, embed, people, resellers, rooms
-
-    for module in (auth, account, companies, contacts, rooms, dashboard, people, resellers, admin):
+    for module in (auth, account, companies, contacts, rooms, dashboard, people, resellers, admin, embed):
         app.register_blueprint(module.bp)
-    # The embed blueprint also installs its session interface (header or partitioned-cookie sessions).
-    app.register_blueprint(embed.bp)
 
 
 @event.listens_for(Engine, "connect")
@@ -119,42 +117,67 @@ def load_user(user_id: str):
 
 @login.unauthorized_handler
 def unauthorized():
-    from flask import redirect, url_for
-
     target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
     if is_htmx():
         return "", 401, {"HX-Redirect": target}
     return redirect(target)
 
 
+def set_csp_nonce() -> None:
+    g.csp_nonce = secrets.token_urlsafe(16)
+
+
+def set_scope() -> None:
+    g.scope = models.scope_for(current_user)
+    people.apply_view_as()  # an active "view as" switches the user and scope to the target, read-only
+
+
+def security_headers(resp):
+    nonce = g.get("csp_nonce", "")
+    resp.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
+        f"img-src 'self' https: data:; frame-ancestors {g.get('frame_ancestors', chr(39) + 'none' + chr(39))}; "
+        "base-uri 'self'; form-action 'self'"
+    )
+    if not g.get("frame_ancestors"):
+        resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    if not request.path.startswith("/static/"):
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def layout_context() -> dict:
+    return {"csp_nonce": g.get("csp_nonce", ""), "embed": g.get("embed", False)}
+
+
 def register_hooks(app: Flask) -> None:
-    @app.before_request
-    def set_scope():
-        g.csp_nonce = secrets.token_urlsafe(16)
-        g.scope = models.scope_for(current_user)
-        from blueprints.people import apply_view_as
+    """Every request hook of the portal, in the order it runs.
 
-        apply_view_as()  # an active "view as" switches the user and scope to the target, read-only
+    The init_app calls above registered theirs first, so they run before these: the outbox reset
+    (mailer), the CSRF check (Flask-WTF) and the rate limit (Flask-Limiter). After the view,
+    Flask runs after_request hooks last registered first, so these run before the extensions'
+    (rate-limit headers, outbox delivery, Flask-Login's remember cookie). Blueprints add only
+    their own guards (``bp.before_request``: log-in required), which run after all of these.
+    """
+    # Before the view, in this order:
+    # 1. A CSP nonce first, so that every page, including an early 401 from step 2, can carry its scripts.
+    app.before_request(set_csp_nonce)
+    # 2. The embed session, before anything reads the user: an invalid or ended one answers 401 at once.
+    app.before_request(embed_frame.check_embed_session)
+    # 3. Then the tenant scope of the user step 2 let through (or of the contact a "view as" shows).
+    app.before_request(set_scope)
 
-    @app.after_request
-    def security_headers(resp):
-        nonce = g.get("csp_nonce", "")
-        resp.headers["Content-Security-Policy"] = (
-            f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
-            f"img-src 'self' https: data:; frame-ancestors {g.get('frame_ancestors', chr(39) + 'none' + chr(39))}; "
-            "base-uri 'self'; form-action 'self'"
-        )
-        if not g.get("frame_ancestors"):
-            resp.headers["X-Frame-Options"] = "DENY"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "same-origin"
-        if not request.path.startswith("/static/"):
-            resp.headers["Cache-Control"] = "no-store"
-        return resp
+    # After the view. Flask runs after_request hooks last registered first, so this list reads bottom-up:
+    # 2nd, the security headers: the last of ours, so no hook of ours changes them after they are set.
+    app.after_request(security_headers)
+    # 1st, inside the frame: a full-page navigation becomes an htmx one that keeps the session header.
+    app.after_request(embed_frame.navigate_inside_the_frame)
 
-    @app.context_processor
-    def layout_context():
-        return {"csp_nonce": g.get("csp_nonce", ""), "embed": g.get("embed", False)}
+    # Templates: the layout's nonce and embed flag, and in embed mode the frame's state.
+    app.context_processor(layout_context)
+    app.context_processor(embed_frame.embed_context)
 
 
 def register_errors(app: Flask) -> None:
@@ -188,10 +211,6 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(e):
-        import time
-
-        from flask import make_response
-
         limit = limiter.current_limit
         wait = max(1, int(limit.reset_at - time.time())) if limit else 60
         resp = make_response(page(429, "Too many attempts", f"Too many attempts. Try again in {wait} seconds."))

@@ -3,13 +3,20 @@
 The database is TEST_DATABASE_URL (PostgreSQL in CI's second run), else a
 SQLite file in a temporary folder. Tables are created once and emptied after
 every test. CSRF stays on: the test client signs a real token for each write.
+
+Each test runs in an app context of its own, so it can use ``db.session`` and
+the factories directly. Each test-client request runs in a fresh app context,
+as in production (its own ``g`` and ``db.session``); around it, the test's
+session holds no transaction, and afterwards it reads what the request
+committed.
 """
+import contextvars
 import hashlib
 import os
 import re
 
 import pytest
-from flask import g, has_app_context
+from flask import has_app_context
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
@@ -57,12 +64,9 @@ class PortalClient(FlaskClient):
         if csrf and method in ("POST", "PUT", "PATCH", "DELETE") and "X-CSRFToken" not in headers:
             headers["X-CSRFToken"] = self.csrf_token()
         kwargs["headers"] = headers
-        # Requests reuse the test's app context, so its g would carry one client's user into
-        # another client's request; forget it so each request loads its own session's user.
-        if has_app_context():
-            g.pop("_login_user", None)
-            g.pop("real_user", None)  # the person behind a "view as" (blueprints/people.py)
-        return super().open(*args, **kwargs)
+        _end_test_transaction()
+        # An empty contextvars.Context has no app context for Flask to reuse, so it pushes a new one.
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
     def csrf_token(self) -> str:
         app = self.application
@@ -72,6 +76,18 @@ class PortalClient(FlaskClient):
                 raw = hashlib.sha1(os.urandom(64)).hexdigest()
                 sess["csrf_token"] = raw
         return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
+def _end_test_transaction() -> None:
+    """Before a request: the test's own session ends its transaction, so it holds no lock and no
+    old snapshot while the request runs, and its objects are expired: the next read after the
+    request loads what the request committed. Anything the request should see must be committed."""
+    if not has_app_context():  # a request from a thread of the test, or a redirect the client follows
+        return
+    session = db.session
+    unsaved = [*session.new, *session.deleted, *(obj for obj in session.dirty if session.is_modified(obj))]
+    assert not unsaved, f"commit before the request: the test's session has unsaved changes to {unsaved}"
+    session.rollback()
 
 
 @pytest.fixture

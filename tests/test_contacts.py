@@ -3,7 +3,7 @@ Change company, delete with its impact, and the inline contacts of the Edit comp
 import json
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 
 import models
 from extensions import db
@@ -15,8 +15,8 @@ from .conftest import AuthActions, page_text
 
 def _reload(obj):
     db.session.expire_all()
-    return db.session.execute(
-        select(type(obj)).where(type(obj).id == obj.id).execution_options(unscoped=True)
+    return db.session.execute(  # the id from the identity: obj.id would reload a row a request deleted
+        select(type(obj)).where(type(obj).id == inspect(obj).identity[0]).execution_options(unscoped=True)
     ).scalar_one_or_none()
 
 

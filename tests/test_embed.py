@@ -1,18 +1,23 @@
-"""Embedding (SPEC §4): signed sign-in, framing headers, embed sessions in a header or a partitioned cookie,
+"""Embedding: signed sign-in, framing headers, embed sessions in a header or a partitioned cookie,
 secret rotation with its grace period, ending all embed sessions, the settings page and the CLI."""
 import base64
+import hashlib
+import hmac
 import json
+import os
 import re
+import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import jwt
 import pytest
-from flask import g
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+import embed_session
 import models
-from blueprints import embed
+from embed_signin import CLOCK_SKEW_SECONDS
 from extensions import db
 from models import AuditEvent, Company, EmbedTokenUse
 
@@ -35,7 +40,7 @@ def ew(world):
 
 def make_token(contact=None, secret=None, sub=None, headers=None, algorithm="HS256", drop=(), **claims):
     body = {"sub": sub if sub is not None else contact.email, "exp": int(time.time()) + 120,
-            "jti": base64.urlsafe_b64encode(__import__("os").urandom(12)).decode()}
+            "jti": base64.urlsafe_b64encode(os.urandom(12)).decode()}
     body.update(claims)
     for name in drop:
         body.pop(name, None)
@@ -56,7 +61,6 @@ class EmbedClient:
         self.csrf = None
 
     def open(self, method, url, htmx=False, csrf=True, headers=None, **kw):
-        g.pop("csrf_token", None)  # tests share one app context: forget the last request's CSRF token
         hdrs = {"X-Embed-Session": self.token, **(headers or {})}
         if htmx:
             hdrs["HX-Request"] = "true"
@@ -111,7 +115,7 @@ def test_sso_valid_token_opens_shell_with_partitioned_cookie(client, ew):
     assert 'data-embed-shell' in text and 'data-embed-path="/companies"' in text
     assert "A Corp" not in text  # the shell carries no data; it opens the page through htmx
     cookie = resp.headers["Set-Cookie"]
-    assert cookie.startswith(f"{embed.COOKIE}={session_of(resp)};")
+    assert cookie.startswith(f"{embed_session.COOKIE}={session_of(resp)};")
     for attr in ("Secure", "HttpOnly", "SameSite=None", "Partitioned", "Path=/"):
         assert attr in cookie
     assert len(resp.headers.getlist("Set-Cookie")) == 1  # no first-party session cookie
@@ -119,11 +123,12 @@ def test_sso_valid_token_opens_shell_with_partitioned_cookie(client, ew):
 
 
 def test_sso_records_jti_until_expiry(client, ew):
+    """Until the token is past its exp and the clock leeway: until then a replay would pass every other check."""
     exp = int(time.time()) + 200
     sign_in(client, ew.a.staff, jti="order-42", exp=exp)
     use = db.session.execute(db.select(EmbedTokenUse)).scalar_one()
     assert use.jti == f"{ew.a.reseller.id}:order-42" and use.reseller_id == ew.a.reseller.id
-    assert abs((use.expires_at - models.utcnow()).total_seconds() - 200) < 5
+    assert abs((use.expires_at - models.utcnow()).total_seconds() - 200 - CLOCK_SKEW_SECONDS) < 5
 
 
 def test_sso_purges_expired_jti_records(client, ew):
@@ -160,10 +165,17 @@ def test_sso_past_nbf_and_iat_within_clock_skew_are_accepted(app, client, ew):
     sign_in(app.test_client(), ew.a.staff, iat=now + 10, nbf=now + 10)  # the partner's clock a little ahead
 
 
+def test_sso_exp_just_past_within_clock_skew_is_accepted_once(app, client, ew):
+    """A partner clock a little behind ours: the leeway accepts the token, and it stays single use."""
+    token = make_token(ew.a.staff, exp=int(time.time()) - 10)
+    assert client.get("/embed/sso", query_string={"token": token}).status_code == 200
+    sign_in(app.test_client(), ew.a.staff)  # another sign-in purges the jti records that have run out
+    again = app.test_client().get("/embed/sso", query_string={"token": token})
+    assert again.status_code == 401 and "already used" in again.text
+
+
 def test_sso_same_jti_at_once_signs_in_only_once(app, ew):
     """Two requests with one token at the same moment: the jti's primary key lets exactly one through."""
-    import threading
-
     token = make_token(ew.a.staff)
     barrier = threading.Barrier(2)
     statuses = []
@@ -192,9 +204,6 @@ def _alg_none(w):
 
 def _hs512(w):
     """Signed with the right secret, but not with HS256."""
-    import hashlib
-    import hmac
-
     claims = {"sub": w.a.staff.email, "exp": int(time.time()) + 60, "jti": "hs512-1"}
     signing_input = f"{b64({'alg': 'HS512', 'typ': 'JWT'})}.{b64(claims)}"
     sig = hmac.new(w.a.reseller.embed_secret.encode(), signing_input.encode(), hashlib.sha512).digest()
@@ -225,9 +234,6 @@ def _suspended(w):
 
 def _raw_claims(w, claims_json: str) -> str:
     """Signed with A's secret, claims exactly as given (JSON that PyJWT parses, like NaN)."""
-    import hashlib
-    import hmac
-
     body = base64.urlsafe_b64encode(claims_json.encode()).decode().rstrip("=")
     signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{body}"
     sig = hmac.new(w.a.reseller.embed_secret.encode(), signing_input.encode(), hashlib.sha256).digest()
@@ -235,7 +241,7 @@ def _raw_claims(w, claims_json: str) -> str:
 
 
 BAD_TOKENS = {
-    "expired": (lambda w: make_token(w.a.staff, exp=int(time.time()) - 5), 401, "has expired"),
+    "expired": (lambda w: make_token(w.a.staff, exp=int(time.time()) - CLOCK_SKEW_SECONDS - 5), 401, "has expired"),
     "exp_too_far_ahead": (lambda w: make_token(w.a.staff, exp=int(time.time()) + 3600), 401, "at most 5 minutes"),
     "no_exp": (lambda w: make_token(w.a.staff, drop=("exp",)), 401, "needs an exp"),
     "exp_not_a_number": (lambda w: make_token(w.a.staff, exp="tomorrow"), 401, "not valid"),
@@ -335,7 +341,7 @@ def test_sso_failure_ends_an_older_embed_cookie(client, ew):
     sign_in(client, ew.a.staff)
     resp = client.get("/embed/sso", query_string={"token": "garbage"})
     assert resp.status_code == 401
-    assert f"{embed.COOKIE}=;" in resp.headers["Set-Cookie"]
+    assert f"{embed_session.COOKIE}=;" in resp.headers["Set-Cookie"]
     assert client.get("/companies").status_code == 302
 
 
@@ -365,7 +371,7 @@ def test_first_party_session_cookie_is_not_samesite_none(client, auth, ew):
     resp = auth.login(ew.a.staff.email)
     cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session="))
     assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Partitioned" not in cookie
-    assert embed.COOKIE not in resp.headers.get("Set-Cookie", "")
+    assert embed_session.COOKIE not in resp.headers.get("Set-Cookie", "")
 
 
 def test_csp_embed_responses_allow_exactly_the_partner_origins(app, client, ew):
@@ -485,7 +491,7 @@ def test_embed_cookie_counts_only_inside_a_frame(reseller_client, ew):
 def test_header_wins_over_cookie(app, client, ew):
     sign_in(client, ew.a.staff)
     host_session = session_of(sign_in(app.test_client(), ew.a.contacts[0]))
-    resp = client.get("/my-rooms", headers={embed.HEADER: host_session})
+    resp = client.get("/my-rooms", headers={embed_session.HEADER: host_session})
     assert resp.status_code == 200 and ew.a.contacts[0].name in resp.text
 
 
@@ -549,7 +555,7 @@ def test_expired_header_session_fails_closed(app, ew):
             return int(time.time()) - app.config["EMBED_SESSION_SECONDS"] - 10
 
     payload = {"c": ew.a.staff.id, "r": ew.a.reseller.id, "re": 0, "ce": ew.a.staff.session_epoch, "n": "ab" * 20}
-    old = URLSafeTimedSerializer(app.secret_key, salt=embed.SESSION_SALT, signer=OldSigner).dumps(payload)
+    old = URLSafeTimedSerializer(app.secret_key, salt=embed_session.SESSION_SALT, signer=OldSigner).dumps(payload)
     resp = EmbedClient(app, old).get("/companies")
     _assert_ended(resp)
     assert frame_ancestors(resp) == PARTNER  # we signed it, so the partner may show the message
@@ -557,7 +563,7 @@ def test_expired_header_session_fails_closed(app, ew):
 
 def test_forged_header_session_fails_closed(app, ew):
     payload = {"c": ew.a.staff.id, "r": ew.a.reseller.id, "re": 0, "ce": 0, "n": "ab" * 20}
-    forged = URLSafeTimedSerializer("not-the-secret-key", salt=embed.SESSION_SALT).dumps(payload)
+    forged = URLSafeTimedSerializer("not-the-secret-key", salt=embed_session.SESSION_SALT).dumps(payload)
     resp = EmbedClient(app, forged).get("/companies")
     _assert_ended(resp)
     assert frame_ancestors(resp) == "'none'"
@@ -569,7 +575,7 @@ def test_ended_cookie_session_is_deleted(client, ew):
     db.session.commit()
     resp = client.get("/companies")
     _assert_ended(resp)
-    assert f"{embed.COOKIE}=;" in resp.headers["Set-Cookie"]
+    assert f"{embed_session.COOKIE}=;" in resp.headers["Set-Cookie"]
     assert client.get("/companies").status_code == 302  # the cookie is gone: a plain visitor again
 
 
@@ -754,8 +760,6 @@ def test_settings_other_reseller_cannot_touch_a(other_client, ew):
 
 def test_docs_python_signing_example_signs_in(app, client, ew):
     """The signing example in the partner contract, run as written (with this portal and A's secret)."""
-    from pathlib import Path
-
     doc = (Path(__file__).resolve().parents[1] / "docs" / "embedding.md").read_text()
     code = re.search(r"### Signing in Python.*?```python\n(.*?)```", doc, re.S).group(1)
     namespace = {}

@@ -24,6 +24,7 @@ import traceback
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .. import factories
@@ -155,8 +156,6 @@ def serve():
 
 @pytest.fixture(scope="session")
 def _playwright():
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=TIMEOUT_MS)
     pw = sync_playwright().start()
     yield pw

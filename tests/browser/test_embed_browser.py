@@ -1,4 +1,4 @@
-"""The portal inside a partner site, in Chromium (SPEC §4).
+"""The portal inside a partner site, in Chromium.
 
 The partner page is served on http://localhost:<port>; the portal on http://127.0.0.1:<port>, a
 different site, so the portal is a third-party frame. The partner page is the copy-paste snippet
@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from blueprints import embed
+import embed_session
+import embed_signin
 from extensions import db
 from models import Hosting
 
@@ -136,7 +137,7 @@ def open_partner(page, serve, portal_origin: str, world, path=None):
     partner = serve(partner_app(portal_origin), host="localhost")
     world.a.reseller.embed_origins = partner.url
     db.session.commit()
-    sso = f"{portal_origin}/embed/sso?token={embed.sign_token(world.a.staff, path)}"
+    sso = f"{portal_origin}/embed/sso?token={embed_signin.sign_token(world.a.staff, path)}"
     page.goto(f"{partner.url}/?src={quote(sso, safe='')}")
     return partner
 
@@ -195,7 +196,7 @@ def test_embed_walk_with_partitioned_cookie(page, context, serve, live_server, t
     walk(page, tenant)
     brand = "getComputedStyle(document.documentElement).getPropertyValue('--brand').trim()"
     assert frame_of(page).evaluate(brand) == "#aa3300"
-    cookies = [c for c in context.cookies() if c["name"] == embed.COOKIE]
+    cookies = [c for c in context.cookies() if c["name"] == embed_session.COOKIE]
     assert len(cookies) == 1
     assert cookies[0]["sameSite"] == "None" and cookies[0]["secure"] and cookies[0]["httpOnly"]
     # the cookie alone carries the session: forget any copy in the page and reload
@@ -236,7 +237,8 @@ def test_embed_walk_without_any_cookie(page, context, serve, live_server, tenant
     proxy = serve(proxy_app, host="127.0.0.1")
     open_partner(page, serve, proxy.url, tenant)
     walk(page, tenant, reload=False)
-    assert any(v.startswith(f"{embed.COOKIE}=") for v in proxy_app.dropped_set_cookie), "the portal offered no cookie"
+    offered = [v for v in proxy_app.dropped_set_cookie if v.startswith(f"{embed_session.COOKIE}=")]
+    assert offered, "the portal offered no cookie"
     assert proxy_app.embed_headers > 5, "the session did not travel in the X-Embed-Session header"
     assert context.cookies() == [], "the browser stored a cookie although the proxy dropped them all"
     # nothing survives a reload here: the frame says so, with no log-in form and no data
@@ -254,7 +256,7 @@ def test_embed_walk_without_cookie_like_safari(safari_like, serve, live_server, 
     proxy = serve(proxy_app, host="127.0.0.1")
     open_partner(page, serve, proxy.url, tenant)
     walk(page, tenant)
-    assert any(v.startswith(f"{embed.COOKIE}=") for v in proxy_app.dropped_set_cookie)
+    assert any(v.startswith(f"{embed_session.COOKIE}=") for v in proxy_app.dropped_set_cookie)
     assert proxy_app.dropped_cookie == 0  # nothing to drop: the browser never had a portal cookie
     assert [c for c in ctx.cookies() if c["domain"] == "127.0.0.1"] == []
     # without the copy in sessionStorage there is nothing left: the frame says so, no log-in form
@@ -313,7 +315,7 @@ def test_embed_partner_not_on_the_list_cannot_frame(context, serve, live_server,
     tenant.a.reseller.embed_origins = listed.url
     db.session.commit()
     other = serve(partner_app(live_server.url), host="localhost")  # another origin (port), not listed
-    sso = f"{live_server.url}/embed/sso?token={embed.sign_token(tenant.a.staff)}"
+    sso = f"{live_server.url}/embed/sso?token={embed_signin.sign_token(tenant.a.staff)}"
     refused = []
     page.on("console", lambda m: refused.append(m.text) if "frame-ancestors" in m.text else None)
     page.goto(f"{other.url}/?src={quote(sso, safe='')}")
