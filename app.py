@@ -16,7 +16,7 @@ import mailer
 import models
 from config import Config
 from extensions import csrf, db, limiter, login, mail, migrate
-from web import is_htmx
+from web import is_htmx, register_error_boundary
 
 
 def create_app(config: type | dict | None = None) -> Flask:
@@ -57,6 +57,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_blueprints(app)
     register_hooks(app)
     register_errors(app)
+    register_error_boundary(app)
 
     import cli
 

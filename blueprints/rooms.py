@@ -182,7 +182,7 @@ def give_personal_room(room_id, contact_id):
     room = _room_to_edit(room_id)
     contact = get_or_404(Contact, contact_id)
     try:
-        personal = models.give_personal_room(room, contact)
+        personal = models.give_personal_room(room, contact, may_set_terms=can(current_user, "set_terms", room))
         db.session.commit()
     except RuleError as err:
         return _hosts_error(room, err)

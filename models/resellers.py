@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from extensions import db
 
 from .audit import apply_changes, audit
+from .conflicts import guarded
 from .companies import case_when, create_company
 from .contacts import create_contact, email_taken
 from .errors import RuleError
@@ -83,6 +84,7 @@ def clean_logo_url(value: str | None) -> str | None:
     return value
 
 
+@guarded
 def update_reseller_settings(reseller: Reseller, data: dict) -> Reseller:
     color = (data.get("brand_color") or "").strip().lower()
     if not HEX_COLOR_RE.match(color):
@@ -122,6 +124,7 @@ def reseller_counts() -> list[dict]:
     return list(out.values())
 
 
+@guarded
 def create_reseller(name: str, origins=()) -> Reseller:
     """A reseller with its own company (type Reseller, which cannot be deleted)."""
     name = clean_name(name)
@@ -136,6 +139,7 @@ def create_reseller(name: str, origins=()) -> Reseller:
     return reseller
 
 
+@guarded
 def create_user(email: str, role: Role, password: str | None, reseller: Reseller | None,
                 first: str = "", last: str = "") -> Contact:
     """An administrator (of no company) or a reseller user (of the reseller's own company).

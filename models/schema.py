@@ -77,6 +77,9 @@ ROOM_STATUSES = tuple(RoomStatus)
 CONTACT_STATES = tuple(ContactState)
 STORED_ROLES = tuple(Role)
 NAME_MAX = 120
+# name_key is the lower-cased name, which can be longer: "İ".lower() is two code points
+# (no character lower-cases to more), so 61 × "İ" fits the name but not a name-sized key.
+NAME_KEY_MAX = 2 * NAME_MAX
 EXPIRING_SOON_DAYS = 7
 
 
@@ -136,7 +139,7 @@ class Company(db.Model):
     reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     # lower-cased name: backs the case-insensitive unique rule and search.
-    name_key: Mapped[str] = mapped_column(String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_MAX))
     type: Mapped[str] = mapped_column(String(20), default=CompanyType.BUSINESS.value)
     status: Mapped[str] = mapped_column(String(20), default=CustomerStatus.PROSPECT.value)
     branded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -237,7 +240,7 @@ class Room(db.Model):
     reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
-    name_key: Mapped[str] = mapped_column(String(NAME_MAX), index=True)
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_MAX), index=True)
     product_type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
