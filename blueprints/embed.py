@@ -358,8 +358,8 @@ def default_path(contact: Contact) -> str:
 
 
 def _find_contact(email) -> Contact | None:
-    if not isinstance(email, str) or not email.strip() or len(email) > 254:
-        return None
+    if not isinstance(email, str) or not email.strip() or len(email) > 254 or "\x00" in email:
+        return None  # (PostgreSQL refuses a NUL in a query parameter; no email holds one)
     return db.session.execute(
         select(Contact).where(Contact.email == email.strip().lower(), Contact.reseller_id.is_not(None))
         .execution_options(unscoped=True)
@@ -420,7 +420,7 @@ def verify_token(token: str) -> tuple[Contact, Reseller, dict]:
             401, f"This sign-in link is not valid: it may be valid for at most {limit // 60} minutes.", reseller
         )
     jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti or len(jti) > JTI_MAX:
+    if not isinstance(jti, str) or not jti or len(jti) > JTI_MAX or "\x00" in jti:
         raise TokenProblem(401, f"This sign-in link is not valid: it needs a jti of 1 to {JTI_MAX} characters.",
                            reseller)
     path = claims.get("path")

@@ -116,7 +116,10 @@ def explain(exc: BaseException) -> RuleError | None:
 
 
 def guarded(fn):
-    """A domain write that either succeeds with everything flushed or raises RuleError (see ``explain``)."""
+    """A domain write that either succeeds with everything flushed or raises RuleError (see ``explain``).
+
+    A database refusal also rolls the session back (its transaction cannot go on).
+    """
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
@@ -129,6 +132,9 @@ def guarded(fn):
             err = explain(exc)
             if err is None:
                 raise
+            # The refused transaction is over: roll back now, so the caller can read again
+            # (to show the form) before it turns to the error.
+            db.session.rollback()
             raise err from exc
         return result
 

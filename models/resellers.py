@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -77,7 +78,8 @@ def clean_logo_url(value: str | None) -> str | None:
         parts = urlsplit(value)
     except ValueError:
         parts = None
-    if parts is None or parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in value):
+    if (parts is None or parts.scheme.lower() != "https" or not parts.hostname
+            or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value)):
         raise RuleError("Logo URL must be an https:// address, like https://partner.example/logo.png.", "logo_url")
     if len(value) > 500:
         raise RuleError("Logo URL must be at most 500 characters.", "logo_url")
