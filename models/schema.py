@@ -178,7 +178,9 @@ class Contact(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
-    company: Mapped[Company | None] = relationship()
+    # Loaded with the row (one statement): a page drawn after a commit never finds the
+    # contact without the company that a concurrent delete removed between two SELECTs.
+    company: Mapped[Company | None] = relationship(lazy="joined")
     reseller: Mapped[Reseller | None] = relationship()
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -253,7 +255,7 @@ class Room(db.Model):
     recording: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
-    company: Mapped[Company] = relationship()
+    company: Mapped[Company] = relationship(lazy="joined")  # with the row, as Contact.company
     hostings: Mapped[list["Hosting"]] = relationship(
         back_populates="room", order_by="Hosting.linked_at, Hosting.id", passive_deletes=True
     )
@@ -330,7 +332,8 @@ class Hosting(db.Model):
     linked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     room: Mapped[Room] = relationship(back_populates="hostings", foreign_keys=[room_id], primaryjoin="Hosting.room_id == Room.id")
-    contact: Mapped[Contact] = relationship(foreign_keys=[contact_id], primaryjoin="Hosting.contact_id == Contact.id")
+    contact: Mapped[Contact] = relationship(foreign_keys=[contact_id], primaryjoin="Hosting.contact_id == Contact.id",
+                                            lazy="joined")  # a Host is drawn with its contact, from one statement
     __table_args__ = (
         ForeignKeyConstraint(
             ["room_id", "company_id", "room_type"],

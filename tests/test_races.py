@@ -301,3 +301,42 @@ def test_make_owner_and_unlink_of_the_new_owner_at_once(server, world):
         answers = together([lambda c=c, p=p: c.post(p) for c, p in zip(clients, paths)])
         assert set(statuses(answers)) <= {200, 409, 422}, answers
         assert_hosting_rules()
+
+
+def test_raising_to_owner_while_moving_into_the_resellers_company(server, world):
+    """Each check passes alone; at once they must not leave an Owner in the reseller's own company."""
+    company, own = world.a.company, world.a.reseller.own_company
+    own_id = own.id
+    clients = browsers(server, world.a.staff.email, 2)
+    for n in range(ROUNDS // 2):
+        person = factories.contact(company, first=f"Climber{n}")
+        paths = [(f"/contacts/{person.id}/roles", {"owner": "1"}),
+                 (f"/contacts/{person.id}/change-company", {"company_id": own_id})]
+        answers = together([lambda c=c, p=p: c.post(*p) for c, p in zip(clients, paths)])
+        # 403: the move came first, and raising a contact of the reseller's company is not allowed
+        assert set(statuses(answers)) <= {200, 403, 409, 422}, answers
+        company_id, roles = fresh(select(Contact.company_id, Contact.role_names).where(Contact.id == person.id)).one()
+        assert not (company_id == own_id and "owner" in roles.split()), f"round {n}: an Owner of the reseller"
+
+
+def test_adding_to_a_company_while_it_is_deleted(server, world):
+    clients = browsers(server, world.a.staff.email, 4)
+    for n in range(ROUNDS // 4):
+        doomed = factories.company(world.a.reseller, f"Vanishing {n}")
+        room = factories.room(doomed, f"Vanishing room {n}")
+        person = factories.contact(doomed)
+        calls = [
+            (f"/companies/{doomed.id}/delete", {}),
+            ("/contacts", {"company_id": doomed.id, "first_name": "Late", "last_name": "Comer",
+                           "email": f"late{n}@race.example"}),
+            ("/rooms", {"company_id": doomed.id, "name": f"Late room {n}", "product_type": "team room",
+                        "status": "trial"}),
+            (f"/rooms/{room.id}/hosts", {"contact_id": person.id}),
+        ]
+        doomed_id = doomed.id
+        answers = together([lambda c=c, p=p: c.post(*p) for c, p in zip(clients, calls)])
+        assert answers[0][0] == 200, answers[0]
+        assert set(statuses(answers)) <= {200, 404, 409}, answers
+        assert fresh(select(func.count()).select_from(Room).where(Room.company_id == doomed_id)).scalar() == 0
+        assert fresh(select(func.count()).select_from(Contact).where(Contact.company_id == doomed_id)).scalar() == 0
+    assert_hosting_rules()
