@@ -161,8 +161,13 @@ def error_page(status: int, title: str, message: str):
 
 
 TITLES = {404: "Not found", 409: "Changed meanwhile", 422: "Not possible"}
+
+
 def database_conflict(exc):
-    """A database refusal outside a domain write (at commit, or while rendering): the same words as there."""
+    """A database refusal outside a domain write (at commit, or while rendering): the same words as there.
+
+    (The session is rolled back first: the error page is rendered from a clean transaction.)
+    """
     db.session.rollback()
     err = explain(exc)
     if err is None:

@@ -16,6 +16,7 @@ from .schema import NAME_MAX, Contact, Hosting, ProductType, Room, RoomStatus
 # another Host is unlinked) then run one after the other, so a team room with Hosts
 # always keeps exactly one owner, and a personal room never gets a second Host.
 
+
 def linkable_contacts(room: Room) -> list[Contact]:
     """This company's contacts who are not yet Hosts of the room (SPEC §3.5; link() refuses nobody else)."""
     linked = select(Hosting.contact_id).where(Hosting.room_id == room.id)

@@ -171,6 +171,8 @@ def test_give_personal_room_by_an_owner_starts_a_trial(app, world):
     owner = factories.owner(world.a.company)
     client = app.test_client()
     AuthActions(client).login(owner.email)
+    screen = client.get(f"/rooms/{paid.id}/edit").get_data(as_text=True)
+    assert f"Create a personal room for {c1.name} (trial)" in screen  # the confirmation says what it makes
     resp = client.post(f"/rooms/{paid.id}/hosts/{c1.id}/personal-room", htmx=True)
     assert resp.status_code == 200
     personal = db.session.execute(select(Room).where(Room.name == f"{c1.name}'s room")).scalar_one()
@@ -231,3 +233,19 @@ def test_lock_answers_404_for_a_row_deleted_meanwhile(world):
         models.lock(room)
     assert gone.value.status == 404 and "deleted by someone else" in gone.value.message
     db.session.rollback()
+
+
+def test_explain_a_busy_database_is_409_and_a_real_fault_is_none():
+    from sqlalchemy.exc import OperationalError
+
+    locked = OperationalError("UPDATE rooms", {}, Exception("database is locked"))
+    assert models.explain(locked).status == 409
+    assert models.explain(OperationalError("SELECT 1", {}, Exception("no such table: rooms"))) is None
+    assert models.explain(ValueError("not a database error")) is None
+
+
+def test_sqlite_writers_wait_for_the_lock(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == app.config["SQLITE_BUSY_TIMEOUT_MS"]
