@@ -14,11 +14,11 @@ from urllib.parse import quote
 
 import jwt
 import pytest
-from sqlalchemy import String, Text, func, select, text
+from sqlalchemy import String, Text, select, text
 
 import models
 from extensions import db
-from models import Company, Contact, Room
+from models import Company, Room
 
 from . import factories
 from .conftest import AuthActions

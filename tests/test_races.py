@@ -340,3 +340,19 @@ def test_adding_to_a_company_while_it_is_deleted(server, world):
         assert fresh(select(func.count()).select_from(Room).where(Room.company_id == doomed_id)).scalar() == 0
         assert fresh(select(func.count()).select_from(Contact).where(Contact.company_id == doomed_id)).scalar() == 0
     assert_hosting_rules()
+
+
+def test_editing_a_company_while_it_is_deleted(server, world):
+    clients = browsers(server, world.a.staff.email, 5)
+    for n in range(ROUNDS // 4):
+        doomed = factories.company(world.a.reseller, f"Edited away {n}")
+        path, version = f"/companies/{doomed.id}", doomed.version
+        calls = [(f"{path}/delete", {})] + [
+            (path, {"name": f"Edited away {n}.{i}", "type": "Business", "status": "customer", "version": version})
+            for i in range(4)
+        ]
+        answers = together([lambda c=c, p=p: c.post(*p) for c, p in zip(clients, calls)])
+        assert answers[0][0] == 200, answers[0]
+        edits = statuses(answers[1:])
+        assert set(edits) <= {200, 404, 409} and edits[200] <= 1, answers
+        assert fresh(select(Company.id).where(Company.name.like(f"Edited away {n}%"))).first() is None
