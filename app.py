@@ -24,7 +24,7 @@ from config import Config
 from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
 from permissions import can, capabilities, roles_of
-from web import is_htmx
+from web import is_htmx, register_error_boundary
 
 
 def create_app(config: type | dict | None = None) -> Flask:
@@ -67,6 +67,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_blueprints(app)
     register_hooks(app)
     register_errors(app)
+    register_error_boundary(app)
     cli.register(app)
     return app
 
@@ -95,7 +96,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     if type(dbapi_conn).__module__.startswith("sqlite3"):
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=5000")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.close()
 

@@ -9,6 +9,8 @@ class Config:
     SECRET_KEY = "dev-only-change-me"
     SQLALCHEMY_DATABASE_URI = f"sqlite:///{BASE_DIR / 'instance' / 'portal.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # SQLite: how long a writer waits for another writer's lock before the request answers 409.
+    SQLITE_BUSY_TIMEOUT_MS = 15_000
     # Links in email are built from this, never from the request's Host header.
     PUBLIC_URL = "http://127.0.0.1:5000"
     MAIL_SERVER = "localhost"

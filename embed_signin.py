@@ -88,8 +88,8 @@ def portal_path(value) -> str | None:
 
 def find_contact(email) -> Contact | None:
     """The contact of a reseller with this email (any case), whichever reseller it is."""
-    if not isinstance(email, str) or not email.strip() or len(email) > 254:
-        return None
+    if not isinstance(email, str) or not email.strip() or len(email) > 254 or "\x00" in email:
+        return None  # (PostgreSQL refuses a NUL in a query parameter; no email holds one)
     return db.session.execute(
         select(Contact).where(Contact.email == email.strip().lower(), Contact.reseller_id.is_not(None))
         .execution_options(unscoped=True)
@@ -155,7 +155,7 @@ def verify_token(token: str) -> tuple[Contact, Reseller, dict]:
             401, f"This sign-in link is not valid: it may be valid for at most {limit // 60} minutes.", reseller
         )
     jti = claims["jti"]
-    if not isinstance(jti, str) or not jti or len(jti) > JTI_MAX:
+    if not isinstance(jti, str) or not jti or len(jti) > JTI_MAX or "\x00" in jti:
         raise TokenProblem(401, NEEDS_JTI, reseller)
     path = claims.get("path")
     if path is not None and portal_path(path) is None:

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
 from jinja2_fragments.flask import render_block, render_blocks
-from sqlalchemy import Select
+from sqlalchemy import Select, event
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from extensions import db
-from models import MAX_INT, RuleError
+from models import MAX_INT, RuleError, explain
 
 
 def is_htmx() -> bool:
@@ -143,3 +145,54 @@ class ListArgs:
         if self.sort_key != key:
             return "none"
         return "descending" if self.descending else "ascending"
+
+
+# ---------------------------------------------------------------- the error boundary
+
+
+def error_page(status: int, title: str, message: str):
+    """An error answer: the message as a toast for htmx, the error page otherwise."""
+    ctx = {"status": status, "title": title, "message": message}
+    if is_htmx():
+        body = render_block("errors/error.html", "error_message", **ctx)
+        return body, status, {"HX-Retarget": "#toast", "HX-Reswap": "innerHTML"}
+    return render_template("errors/error.html", **ctx), status
+
+
+TITLES = {404: "Not found", 409: "Changed meanwhile", 422: "Not possible"}
+
+
+def database_conflict(exc):
+    """A database refusal outside a domain write (at commit, or while rendering): the same words as there.
+
+    (The session is rolled back first: the error page is rendered from a clean transaction.)
+    """
+    db.session.rollback()
+    err = explain(exc)
+    if err is None:
+        raise exc  # a real fault: the 500 handler answers it
+    return error_page(err.status, TITLES.get(err.status, "Not possible"), err.message)
+
+
+def register_error_boundary(app: Flask) -> None:
+    """Database conflicts become answers a person can read, here and nowhere else.
+
+    Inside a domain write, models.guarded already turns them into RuleError, which the
+    views show in their form (422 naming the field, 409 when someone else changed it,
+    404 when it was deleted meanwhile). Whatever is raised outside one (a commit, a
+    render reading a row deleted meanwhile) gets the same words from the same
+    models.explain, as an error page or toast.
+    """
+    for exc_class in (StaleDataError, ObjectDeletedError, IntegrityError, DataError, OperationalError):
+        app.register_error_handler(exc_class, database_conflict)
+    timeout = app.config.get("SQLITE_BUSY_TIMEOUT_MS")
+    with app.app_context():
+        engine = db.engine
+    if timeout and engine.dialect.name == "sqlite":
+        # Concurrent writers on SQLite wait for the write lock instead of failing at once.
+        # Listened on this engine, so it runs after (and wins over) any class-wide default.
+        @event.listens_for(engine, "connect")
+        def _busy_timeout(dbapi_conn, _record) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={int(timeout)}")
+            cur.close()

@@ -9,11 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import request
+from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 import models
 from extensions import db
 from models import Contact, Room, RuleError
+from permissions import can
 from web import done, parse_int, render
 
 EVENTS = ["rooms-changed"]
@@ -43,7 +45,8 @@ def make_owner(room: Room, contact: Contact) -> Outcome:
 
 
 def give_personal_room(room: Room, contact: Contact) -> Outcome:
-    personal = models.give_personal_room(room, contact)
+    # Who may not set the commercial terms (an Owner) gives a trial room, never better terms.
+    personal = models.give_personal_room(room, contact, may_set_terms=can(current_user, "set_terms", room))
     return Outcome(f"Gave {contact.name} the personal room {personal.name}", EVENTS + ["companies-changed"],
                    {"created_room": personal, "given_to": contact})
 

@@ -5,6 +5,9 @@ write to companies, contacts, rooms and hosting goes through them, so the
 rules and the audit trail live in one place. A blocked rule raises RuleError,
 which the views show next to the named field.
 
+A database conflict (a unique key taken meanwhile, a row changed or deleted
+meanwhile) raises RuleError too: see conflicts.py.
+
 Callers keep ``import models``: this module re-exports the package.
 """
 from .errors import RuleError
@@ -13,6 +16,7 @@ from .schema import (
     CONTACT_STATES,
     CUSTOMER_STATUSES,
     EXPIRING_SOON_DAYS,
+    NAME_KEY_MAX,
     NAME_MAX,
     PRODUCT_TYPES,
     ROOM_STATUSES,
@@ -36,6 +40,7 @@ from .schema import (
     utcnow,
 )
 from .tenancy import DENY, MAX_INT, TENANT_MODELS, Scope, current_scope, get_or_404, scope_for
+from .conflicts import UNIQUE_KEYS, explain, guarded, lock
 from .audit import actor_id, apply_changes, audit, check_version
 from .rules import clean_choice, clean_email, clean_int, clean_name
 from .passwords import (

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from extensions import db
 
+from .conflicts import guarded, lock, stale
 from .errors import RuleError
 from .schema import AuditEvent, Reseller
 
@@ -53,17 +54,21 @@ def apply_changes(obj, data: dict) -> dict:
     return diff
 
 
+@guarded
 def check_version(obj, submitted) -> None:
-    """Optimistic locking: a stale form answers 409 and says what changed."""
+    """Optimistic locking for an edit form: a form made from another version answers 409.
+
+    The form must carry the version it was made from; one without it is refused,
+    never saved blind. The row is locked first (see conflicts.lock), so two saves of
+    the same version cannot both pass: the second waits, then sees the first's version.
+    """
     if submitted in (None, ""):
-        return
+        raise RuleError("This form has no version, so saving it could undo someone else's change. "
+                        "Reload the page and try again.", status=409)
     try:
         submitted = int(submitted)
     except (TypeError, ValueError):
         raise RuleError("This form is out of date. Reload and try again.", status=409)
+    lock(obj)
     if submitted != obj.version:
-        raise RuleError(
-            f"{type(obj).__name__} “{obj}” was changed by someone else while you were editing. "
-            "Reload to see the current values, then make your change again.",
-            status=409,
-        )
+        raise stale(obj)

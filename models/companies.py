@@ -6,6 +6,7 @@ from sqlalchemy import case, func, select
 from extensions import db
 
 from .audit import apply_changes, audit
+from .conflicts import guarded, lock
 from .errors import RuleError
 from .rules import clean_choice, clean_name
 from .schema import COMPANY_TYPES, CUSTOMER_STATUSES, Company, CompanyType, Contact, ContactState, Hosting, Room
@@ -30,6 +31,7 @@ def _company_fields(data: dict, reseller_id: int, exclude_id: int | None = None)
     }
 
 
+@guarded
 def create_company(reseller_id: int, data: dict, own: bool = False) -> Company:
     """A client company; ``own`` is the reseller's own company (type Reseller), made with the reseller."""
     fields = _company_fields(data, reseller_id)
@@ -42,6 +44,7 @@ def create_company(reseller_id: int, data: dict, own: bool = False) -> Company:
     return company
 
 
+@guarded
 def update_company(company: Company, data: dict) -> Company:
     fields = _company_fields(data, company.reseller_id, company.id)
     if (fields["type"] == CompanyType.RESELLER) != (company.type == CompanyType.RESELLER):
@@ -107,7 +110,9 @@ def describe_impact(impact: dict) -> str:
     return " and ".join(parts) if parts else "nothing else"
 
 
+@guarded
 def delete_company(company: Company) -> dict:
+    lock(company)  # 404 when someone else deleted it first
     if company.type == CompanyType.RESELLER:
         raise RuleError("The reseller's own company cannot be deleted.")
     impact = company_delete_impact(company)

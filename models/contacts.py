@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from extensions import db
 
 from .audit import actor_id, apply_changes, audit
+from .conflicts import guarded, lock
 from .errors import RuleError
 from .hosting import _unlink
 from .passwords import expire_password_links, send_password_link
@@ -36,6 +37,7 @@ def _contact_fields(data: dict, exclude_id: int | None = None) -> dict:
     }
 
 
+@guarded
 def create_contact(company: Company, data: dict, roles=(), welcome: bool = True) -> Contact:
     """A new contact; ``welcome`` mails them a link to set their password."""
     contact = Contact(company_id=company.id, reseller_id=company.reseller_id, state=ContactState.LIVE, **_contact_fields(data))
@@ -48,6 +50,7 @@ def create_contact(company: Company, data: dict, roles=(), welcome: bool = True)
     return contact
 
 
+@guarded
 def update_contact(contact: Contact, data: dict) -> Contact:
     fields = _contact_fields(data, contact.id)
     if "state" in data:
@@ -106,13 +109,21 @@ def change_company_check(contact: Contact, company: Company) -> None:
         raise RuleError(f"{contact.name} is already in {company.name}.", "company_id")
     if contact.has_role(Role.RESELLER) and company.type != CompanyType.RESELLER:
         raise RuleError("Reseller staff belong to the reseller's own company.", "company_id")
+    if contact.has_role(Role.OWNER) and company.type == CompanyType.RESELLER:
+        # as set_roles: an Owner of the reseller's own company would manage the reseller's staff
+        raise RuleError(
+            f"{contact.name} is an Owner of {contact.company.name if contact.company else 'their company'}. "
+            "The Owner role is for contacts of a customer company: make them a Host again first, then move them.",
+            "company_id",
+        )
 
 
+@guarded
 def change_company(contact: Contact, company: Company) -> list[Room]:
+    lock(contact)  # its roles and links as they are now, and no role change while it moves
     change_company_check(contact, company)
     removed = change_company_impact(contact, company)
-    for room in removed:
-        _unlink(room, contact)
+    _unlink_all(contact, removed)
     db.session.flush()
     old = contact.company
     contact.company_id = company.id
@@ -140,17 +151,26 @@ def contact_delete_blocker(contact: Contact) -> str | None:
     return None
 
 
+@guarded
 def delete_contact(contact: Contact) -> dict:
+    lock(contact)  # 404 when someone else deleted it first
     blocker = contact_delete_blocker(contact)
     if blocker:
         raise RuleError(blocker)
     impact = contact_delete_impact(contact)
-    for room in contact_rooms(contact):
-        _unlink(room, contact)
+    _unlink_all(contact, contact_rooms(contact))
     audit("delete", contact, f"Deleted contact {contact.name}", impact)
     db.session.delete(contact)
     db.session.flush()
     return impact
+
+
+def _unlink_all(contact: Contact, rooms: list[Room]) -> None:
+    """Unlink the contact from these rooms, each locked first (in name order, as every caller lists them)."""
+    for room in rooms:
+        lock(room)
+        if any(h.contact_id == contact.id for h in room.hostings):  # still linked once the room is ours
+            _unlink(room, contact)
 
 
 def _last_reseller_user(contact: Contact) -> bool:
@@ -164,8 +184,10 @@ def _last_reseller_user(contact: Contact) -> bool:
     return others == 0
 
 
+@guarded
 def set_roles(contact: Contact, roles) -> Contact:
     """Give or take stored roles (Host is derived from hosting). Used to raise a Host to Owner and back."""
+    lock(contact)  # the company as it is now: a move to the reseller's own company cannot slip past the check
     new = frozenset(roles)
     old = contact.roles
     if (Role.ADMINISTRATOR in new) != (Role.ADMINISTRATOR in old):

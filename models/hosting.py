@@ -6,9 +6,16 @@ from sqlalchemy import select
 from extensions import db
 
 from .audit import audit
+from .conflicts import guarded, lock
 from .errors import RuleError
-from .rooms import create_room
+from .rooms import create_room, keep_terms
 from .schema import NAME_MAX, Contact, Hosting, ProductType, Room, RoomStatus
+
+# Every change to a room's Hosts first locks the room's row (conflicts.lock) and then
+# decides on the Hosts as they are now. Two changes at once (unlinking the owner while
+# another Host is unlinked) then run one after the other, so a team room with Hosts
+# always keeps exactly one owner, and a personal room never gets a second Host.
+
 
 def linkable_contacts(room: Room) -> list[Contact]:
     """This company's contacts who are not yet Hosts of the room (SPEC §3.5; link() refuses nobody else)."""
@@ -35,7 +42,9 @@ def linkable_rooms(contact: Contact) -> list[Room]:
     )
 
 
+@guarded
 def link(room: Room, contact: Contact) -> Hosting:
+    lock(room)
     if contact.company_id != room.company_id:
         raise RuleError(
             f"{contact.name} is a contact of {contact.company.name if contact.company else 'another company'}, "
@@ -67,6 +76,7 @@ def link(room: Room, contact: Contact) -> Hosting:
 
 
 def _unlink(room: Room, contact: Contact) -> None:
+    """Remove the link; the caller has locked the room."""
     hosting = next((h for h in room.hostings if h.contact_id == contact.id), None)
     if hosting is None:
         raise RuleError(f"{contact.name} is not a Host of {room.name}.", "contact_id")
@@ -80,8 +90,10 @@ def _unlink(room: Room, contact: Contact) -> None:
         db.session.flush()
 
 
+@guarded
 def unlink(room: Room, contact: Contact) -> str:
     """Unlink a Host. Returns what happened in one sentence (it names the new owner if ownership moved)."""
+    lock(room)
     was_owner = any(h.is_owner and h.contact_id == contact.id for h in room.hostings)
     _unlink(room, contact)
     new_owner = room.owner if was_owner else None
@@ -90,7 +102,9 @@ def unlink(room: Room, contact: Contact) -> str:
     return summary
 
 
+@guarded
 def make_owner(room: Room, contact: Contact) -> None:
+    lock(room)
     if room.product_type != ProductType.TEAM:
         raise RuleError("Only a team room has a designated owner; a personal room's one Host edits it.")
     target = next((h for h in room.hostings if h.contact_id == contact.id), None)
@@ -109,8 +123,16 @@ def make_owner(room: Room, contact: Contact) -> None:
           {"owner": [old.name if old else None, contact.name]})
 
 
-def give_personal_room(room: Room, contact: Contact) -> Room:
-    """Create a personal room for a team room's Host and unlink them from the team room, in one step."""
+@guarded
+def give_personal_room(room: Room, contact: Contact, may_set_terms: bool = False) -> Room:
+    """Create a personal room for a team room's Host and unlink them from the team room, in one step.
+
+    The new room has the team room's status and end date only when the actor may set
+    commercial terms (``may_set_terms``: reseller staff). Otherwise it starts as a trial,
+    like any room an Owner creates, so linking a contact to a paid team room and giving
+    them a personal room cannot make a paid room.
+    """
+    lock(room)
     if room.product_type != ProductType.TEAM:
         raise RuleError("Give personal room applies to a Host of a team room.")
     if not any(h.contact_id == contact.id for h in room.hostings):
@@ -119,8 +141,10 @@ def give_personal_room(room: Room, contact: Contact) -> Room:
     if len(name) > NAME_MAX:
         name = f"{contact.name[:NAME_MAX - 7].rstrip()}'s room"
     data = {"name": name, "product_type": ProductType.PERSONAL, "status": room.status}
+    if not may_set_terms:
+        data = keep_terms(None, data)
     personal = create_room(room.company, data)
-    if room.status != RoomStatus.PAID:
+    if may_set_terms and room.status != RoomStatus.PAID:
         personal.end_date = room.end_date
     unlink(room, contact)
     link(personal, contact)

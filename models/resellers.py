@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 from extensions import db
 
 from .audit import apply_changes, audit
+from .conflicts import guarded
 from .companies import case_when, create_company
 from .contacts import create_contact, email_taken
 from .errors import RuleError
@@ -76,13 +78,15 @@ def clean_logo_url(value: str | None) -> str | None:
         parts = urlsplit(value)
     except ValueError:
         parts = None
-    if parts is None or parts.scheme.lower() != "https" or not parts.hostname or any(c.isspace() for c in value):
+    if (parts is None or parts.scheme.lower() != "https" or not parts.hostname
+            or any(c.isspace() or unicodedata.category(c) == "Cc" for c in value)):
         raise RuleError("Logo URL must be an https:// address, like https://partner.example/logo.png.", "logo_url")
     if len(value) > 500:
         raise RuleError("Logo URL must be at most 500 characters.", "logo_url")
     return value
 
 
+@guarded
 def update_reseller_settings(reseller: Reseller, data: dict) -> Reseller:
     color = (data.get("brand_color") or "").strip().lower()
     if not HEX_COLOR_RE.match(color):
@@ -122,6 +126,7 @@ def reseller_counts() -> list[dict]:
     return list(out.values())
 
 
+@guarded
 def create_reseller(name: str, origins=()) -> Reseller:
     """A reseller with its own company (type Reseller, which cannot be deleted)."""
     name = clean_name(name)
@@ -136,6 +141,7 @@ def create_reseller(name: str, origins=()) -> Reseller:
     return reseller
 
 
+@guarded
 def create_user(email: str, role: Role, password: str | None, reseller: Reseller | None,
                 first: str = "", last: str = "") -> Contact:
     """An administrator (of no company) or a reseller user (of the reseller's own company).

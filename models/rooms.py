@@ -10,6 +10,7 @@ from sqlalchemy import select
 from extensions import db
 
 from .audit import apply_changes, audit
+from .conflicts import guarded, lock
 from .errors import RuleError
 from .rules import clean_choice, clean_name, clean_int
 from .schema import PRODUCT_TYPES, ROOM_STATUSES, Company, ProductType, Reseller, Room, RoomStatus, today
@@ -88,6 +89,7 @@ def _room_fields(data: dict, room: Room | None = None) -> dict:
     return fields
 
 
+@guarded
 def create_room(company: Company, data: dict) -> Room:
     fields = _room_fields(data)
     if fields["status"] != RoomStatus.PAID and "end_date" not in fields:
@@ -101,6 +103,7 @@ def create_room(company: Company, data: dict) -> Room:
     return room
 
 
+@guarded
 def update_room(room: Room, data: dict) -> Room:
     fields = _room_fields(data, room)
     if fields["product_type"] != room.product_type and fields["product_type"] == ProductType.PERSONAL:
@@ -130,6 +133,7 @@ def update_room(room: Room, data: dict) -> Room:
 ROOM_SETTINGS = ("slug", "max_participants", "pin", "lobby", "recording")
 
 
+@guarded
 def update_room_settings(room: Room, data: dict) -> Room:
     """Only the room's settings (what a Host who may edit the room changes); the rest stays as it is."""
     current = {"name": room.name, "product_type": room.product_type, "status": room.status,
@@ -156,7 +160,9 @@ def room_delete_impact(room: Room) -> dict:
     return {"hosts": len(room.hostings)}
 
 
+@guarded
 def delete_room(room: Room) -> dict:
+    lock(room)  # 404 when someone else deleted it first; its Hosts as they are now
     impact = room_delete_impact(room)
     audit("delete", room, f"Deleted room {room.name}", {"hosts": [h.contact.name for h in room.hostings]})
     # Through the ORM: the loaded Hosting objects would otherwise be "orphaned" and

@@ -77,6 +77,9 @@ ROOM_STATUSES = tuple(RoomStatus)
 CONTACT_STATES = tuple(ContactState)
 STORED_ROLES = tuple(Role)
 NAME_MAX = 120
+# name_key is the lower-cased name, which can be longer: "İ".lower() is two code points
+# (no character lower-cases to more), so 61 × "İ" fits the name but not a name-sized key.
+NAME_KEY_MAX = 2 * NAME_MAX
 EXPIRING_SOON_DAYS = 7
 
 
@@ -145,7 +148,7 @@ class Company(db.Model):
     reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     # lower-cased name: backs the case-insensitive unique rule and search.
-    name_key: Mapped[str] = mapped_column(String(NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_MAX))
     type: Mapped[str] = mapped_column(String(20), default=CompanyType.BUSINESS.value)
     status: Mapped[str] = mapped_column(String(20), default=CustomerStatus.PROSPECT.value)
     branded: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -184,7 +187,9 @@ class Contact(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
-    company: Mapped[Company | None] = relationship()
+    # Loaded with the row (one statement): a page drawn after a commit never finds the
+    # contact without the company that a concurrent delete removed between two SELECTs.
+    company: Mapped[Company | None] = relationship(lazy="joined")
     reseller: Mapped[Reseller | None] = relationship()
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -246,7 +251,7 @@ class Room(db.Model):
     reseller_id: Mapped[int] = mapped_column(ForeignKey("resellers.id", ondelete="CASCADE"), index=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX))
-    name_key: Mapped[str] = mapped_column(String(NAME_MAX), index=True)
+    name_key: Mapped[str] = mapped_column(String(NAME_KEY_MAX), index=True)
     product_type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -259,7 +264,7 @@ class Room(db.Model):
     recording: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
-    company: Mapped[Company] = relationship()
+    company: Mapped[Company] = relationship(lazy="joined")  # with the row, as Contact.company
     hostings: Mapped[list["Hosting"]] = relationship(
         back_populates="room", order_by="Hosting.linked_at, Hosting.id", passive_deletes=True
     )
@@ -336,7 +341,8 @@ class Hosting(db.Model):
     linked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     room: Mapped[Room] = relationship(back_populates="hostings", foreign_keys=[room_id], primaryjoin="Hosting.room_id == Room.id")
-    contact: Mapped[Contact] = relationship(foreign_keys=[contact_id], primaryjoin="Hosting.contact_id == Contact.id")
+    contact: Mapped[Contact] = relationship(foreign_keys=[contact_id], primaryjoin="Hosting.contact_id == Contact.id",
+                                            lazy="joined")  # a Host is drawn with its contact, from one statement
     __table_args__ = (
         ForeignKeyConstraint(
             ["room_id", "company_id", "room_type"],

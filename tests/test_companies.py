@@ -50,7 +50,8 @@ def test_update_company(reseller_client, world):
 
 def test_update_company_duplicate_name_any_case(reseller_client, world):
     other = factories.company(world.a.reseller, "Other Name")
-    resp = reseller_client.post(f"/companies/{other.id}", data={"name": "A CORP", "type": "Business", "status": "customer"}, htmx=True)
+    resp = reseller_client.post(f"/companies/{other.id}", data={"name": "A CORP", "type": "Business", "status": "customer",
+                                                                     "version": other.version}, htmx=True)
     assert resp.status_code == 422 and "already exists" in resp.text
 
 

@@ -112,7 +112,8 @@ def test_update_host_of_personal_room(app, world):
 
 def test_update_plain_form_redirects(app, world):
     resp = login_as(app, world.a.contacts[0]).post(
-        f"/my-rooms/{world.a.team.id}", data={"slug": world.a.team.slug, "max_participants": "30"})
+        f"/my-rooms/{world.a.team.id}", data={"slug": world.a.team.slug, "max_participants": "30",
+                                              "version": world.a.team.version})
     assert resp.status_code == 303 and resp.headers["Location"].endswith("/my-rooms")
 
 
@@ -122,6 +123,7 @@ def test_update_plain_form_redirects(app, world):
     ({"pin": "12ab"}, "pin", "PIN must be 4 to 10 digits"),
 ])
 def test_update_bad_input_is_422(app, world, data, field, message):
+    data = {**data, "version": world.a.team.version}
     resp = login_as(app, world.a.contacts[0]).post(f"/my-rooms/{world.a.team.id}", data=data, htmx=True)
     assert resp.status_code == 422
     assert message in resp.text and f'id="settings-{field}-error"' in resp.text and "<html" not in resp.text
@@ -129,7 +131,7 @@ def test_update_bad_input_is_422(app, world, data, field, message):
 
 def test_update_taken_slug_is_422(app, world):
     resp = login_as(app, world.a.contacts[0]).post(
-        f"/my-rooms/{world.a.team.id}", data={"slug": world.b.team.slug}, htmx=True)
+        f"/my-rooms/{world.a.team.id}", data={"slug": world.b.team.slug, "version": world.a.team.version}, htmx=True)
     assert resp.status_code == 422 and "is taken" in resp.text
 
 

@@ -261,3 +261,124 @@ def test_core_insert_breaking_a_constraint_is_refused(world, known, table, chang
             conn.execute(target.insert(), valid_row(table, known) | change(known))
     postgresql_names, sqlite_says = refusal
     assert (postgresql_names if db.engine.dialect.name == "postgresql" else sqlite_says) in str(refused.value.orig)
+
+
+# --------------------------------------------------------------------------- roles, terms and conflicts
+
+
+def test_an_owner_cannot_be_moved_into_the_resellers_own_company(world):
+    owner = factories.owner(world.a.company)
+    own = world.a.reseller.own_company
+    with pytest.raises(models.RuleError, match="Owner role is for contacts of a customer company"):
+        models.change_company(owner, own)
+    db.session.rollback()
+    assert db.session.get(models.Contact, owner.id).company_id == world.a.company.id
+    # as a Host they may move; the Owner role cannot be given there afterwards either
+    models.set_roles(owner, set())
+    models.change_company(owner, own)
+    db.session.commit()
+    with pytest.raises(models.RuleError, match="Owner role is for a contact of a customer company"):
+        models.set_roles(owner, {"owner"})
+    db.session.rollback()
+
+
+def test_move_of_an_owner_to_the_reseller_company_is_refused_on_screen(reseller_client, world):
+    owner = factories.owner(world.a.company)
+    own = world.a.reseller.own_company
+    shown = reseller_client.get(f"/contacts/{owner.id}/change-company", query_string={"company_id": own.id}, htmx=True)
+    assert shown.status_code == 200 and "make them a Host again first" in shown.text
+    resp = reseller_client.post(f"/contacts/{owner.id}/change-company", data={"company_id": own.id}, htmx=True)
+    assert resp.status_code == 422 and "make them a Host again first" in resp.text
+    db.session.expire_all()
+    moved = db.session.get(models.Contact, owner.id)
+    assert moved.company_id == world.a.company.id and moved.has_role("owner")
+
+
+def test_give_personal_room_by_an_owner_starts_a_trial(app, world):
+    from .conftest import AuthActions
+
+    paid = factories.room(world.a.company, "Paid Team", status="paid subscriber")
+    c0, c1 = world.a.contacts
+    factories.link(paid, c0)
+    factories.link(paid, c1)
+    owner = factories.owner(world.a.company)
+    client = app.test_client()
+    AuthActions(client).login(owner.email)
+    screen = client.get(f"/rooms/{paid.id}/edit").get_data(as_text=True)
+    assert f"Create a personal room for {c1.name} (trial)" in screen  # the confirmation says what it makes
+    resp = client.post(f"/rooms/{paid.id}/hosts/{c1.id}/personal-room", htmx=True)
+    assert resp.status_code == 200
+    personal = db.session.execute(select(Room).where(Room.name == f"{c1.name}'s room")).scalar_one()
+    trial_end = models.today() + timedelta(days=world.a.reseller.trial_days)
+    assert (personal.status, personal.end_date, personal.suspended) == ("trial", trial_end, False)
+
+
+def test_give_personal_room_keeps_the_terms_only_for_who_may_set_them(world):
+    demo = factories.room(world.a.company, "Demo Team", status="demo", end_date=(models.today() + timedelta(days=3)).isoformat())
+    c0, c1 = world.a.contacts
+    factories.link(demo, c0)
+    factories.link(demo, c1)
+    kept = models.give_personal_room(demo, c0, may_set_terms=True)
+    assert (kept.status, kept.end_date) == ("demo", demo.end_date)
+    fresh = models.give_personal_room(demo, c1)  # the safe default: a new trial
+    assert (fresh.status, fresh.end_date) == ("trial", models.today() + timedelta(days=world.a.reseller.trial_days))
+
+
+def test_edit_without_version_is_refused(world):
+    company = world.a.company
+    with pytest.raises(models.RuleError, match="no version") as refused:
+        models.check_version(company, None)
+    assert refused.value.status == 409
+    with pytest.raises(models.RuleError) as refused:
+        models.check_version(company, "abc")
+    assert refused.value.status == 409
+
+
+def test_explain_names_the_field_of_a_unique_key(world):
+    db.session.add(models.Contact(company_id=world.a.company.id, reseller_id=world.a.reseller.id, first_name="X",
+                                  last_name="Y", email=world.a.contacts[0].email, role_names=""))
+    with pytest.raises(IntegrityError) as raised:
+        db.session.flush()
+    db.session.rollback()
+    err = models.explain(raised.value)
+    assert (err.field, err.status) == ("email", 422) and "already in use" in err.message
+
+
+def test_a_guarded_write_turns_a_taken_slug_into_a_422_and_rolls_back(world):
+    factories.room(world.a.company, "Board", slug="board")
+    other = factories.room(world.a.company, "Other", slug="other")
+    other.slug = "board"  # as if the check before the write had passed in a race
+
+    @models.guarded
+    def write():
+        pass  # the pending change is flushed on the way out
+
+    with pytest.raises(models.RuleError) as refused:
+        write()
+    assert (refused.value.field, refused.value.status) == ("slug", 422) and "taken" in refused.value.message
+    assert db.session.get(Room, other.id).slug == "other"  # rolled back: the session reads again at once
+
+
+def test_lock_answers_404_for_a_row_deleted_meanwhile(world):
+    room = world.a.personal
+    db.session.execute(Room.__table__.delete().where(Room.id == room.id))
+    with pytest.raises(models.RuleError) as gone:
+        models.lock(room)
+    assert gone.value.status == 404 and "deleted by someone else" in gone.value.message
+    db.session.rollback()
+
+
+def test_explain_a_busy_database_is_409_and_a_real_fault_is_none():
+    from sqlalchemy.exc import OperationalError
+
+    locked = OperationalError("UPDATE rooms", {}, Exception("database is locked"))
+    assert models.explain(locked).status == 409
+    assert models.explain(OperationalError("SELECT 1", {}, Exception("no such table: rooms"))) is None
+    assert models.explain(ValueError("not a database error")) is None
+
+
+def test_sqlite_writers_wait_for_the_lock(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == app.config["SQLITE_BUSY_TIMEOUT_MS"]

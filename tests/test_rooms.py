@@ -348,7 +348,8 @@ def test_update_room_extends_end_date(reseller_client, world):
 def test_update_room_empty_slug_and_end_date_keep_current(reseller_client, world):
     room = world.a.team
     slug, end = room.slug, room.end_date
-    resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, slug="", end_date=""), htmx=True)
+    resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, slug="", end_date="",
+                                                                    version=room.version), htmx=True)
     assert resp.status_code == 200
     db.session.refresh(room)
     assert (room.slug, room.end_date) == (slug, end)
@@ -357,10 +358,11 @@ def test_update_room_empty_slug_and_end_date_keep_current(reseller_client, world
 def test_update_room_status_paid_and_back(reseller_client, world):
     room = world.a.team
     reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, status="paid subscriber",
-                         end_date=room.end_date.isoformat()), htmx=True)
+                         end_date=room.end_date.isoformat(), version=room.version), htmx=True)
     db.session.refresh(room)
     assert room.status == "paid subscriber" and room.end_date is None
-    reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, status="demo"), htmx=True)
+    reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, status="demo", version=room.version),
+                         htmx=True)
     db.session.refresh(room)
     assert room.end_date == models.today() + timedelta(days=world.a.reseller.demo_days)
 
@@ -368,7 +370,8 @@ def test_update_room_status_paid_and_back(reseller_client, world):
 def test_update_team_room_with_two_hosts_to_personal_is_refused(reseller_client, world):
     room = world.a.team
     factories.link(room, world.a.contacts[1])
-    resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, product_type="personal room"), htmx=True)
+    resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, product_type="personal room",
+                                 version=room.version), htmx=True)
     assert resp.status_code == 422
     assert "A personal room has at most one Host, and this room has 2" in resp.text
     assert 'id="room-product_type-error"' in resp.text
@@ -378,7 +381,8 @@ def test_update_team_room_with_two_hosts_to_personal_is_refused(reseller_client,
 
 def test_update_team_room_with_one_host_to_personal(reseller_client, world):
     room = world.a.team
-    resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, product_type="personal room"), htmx=True)
+    resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, product_type="personal room",
+                                 version=room.version), htmx=True)
     assert resp.status_code == 200
     db.session.refresh(room)
     assert room.product_type == "personal room"
@@ -685,7 +689,8 @@ def test_refusals_without_htmx_show_the_whole_page(reseller_client, world):
     assert resp.status_code == 422 and "<html" in resp.text
     assert 'id="room-link-contact-error"' in resp.text and "at most one Host" in resp.text
     assert 'id="room-form"' in resp.text and 'value="A Personal"' in resp.text
-    resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name="", product_type="personal room"))
+    resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name="", product_type="personal room",
+                                                                   version=room.version))
     assert resp.status_code == 422 and "<html" in resp.text and 'id="room-name-error"' in resp.text
     assert 'id="room-hosts"' in resp.text
 
