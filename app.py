@@ -6,11 +6,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, g, make_response, redirect, render_template, request, url_for
+from flask import Flask, g, make_response, redirect, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import StrictUndefined
-from jinja2_fragments.flask import render_block
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -24,7 +23,7 @@ from config import Config
 from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
 from permissions import can, capabilities, roles_of
-from web import is_htmx, register_error_boundary
+from web import error_page, is_htmx, register_error_boundary
 
 
 def create_app(config: type | dict | None = None) -> Flask:
@@ -181,43 +180,37 @@ def register_hooks(app: Flask) -> None:
 
 
 def register_errors(app: Flask) -> None:
-    def page(status: int, title: str, message: str):
-        ctx = {"status": status, "title": title, "message": message}
-        if is_htmx():
-            body = render_block("errors/error.html", "error_message", **ctx)
-            return body, status, {"HX-Retarget": "#toast", "HX-Reswap": "innerHTML"}
-        return render_template("errors/error.html", **ctx), status
 
     @app.errorhandler(404)
     def not_found(_e):
-        return page(404, "Not found", "There is nothing here, or it is not yours to see.")
+        return error_page(404, "Not found", "There is nothing here, or it is not yours to see.")
 
     @app.errorhandler(403)
     def forbidden(_e):
-        return page(403, "Not allowed", "You do not have permission to do that.")
+        return error_page(403, "Not allowed", "You do not have permission to do that.")
 
     @app.errorhandler(405)
     def not_allowed(_e):
-        return page(405, "Method not allowed", "That action is not available here.")
+        return error_page(405, "Method not allowed", "That action is not available here.")
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        return page(400, "Form expired", "This form has expired or was not sent from the portal. Reload the page and try again.")
+        return error_page(400, "Form expired", "This form has expired or was not sent from the portal. Reload the page and try again.")
 
     @app.errorhandler(models.RuleError)
     def rule_error(e):
         db.session.rollback()
-        return page(e.status, "Not possible", e.message)
+        return error_page(e.status, "Not possible", e.message)
 
     @app.errorhandler(429)
     def too_many(e):
         limit = limiter.current_limit
         wait = max(1, int(limit.reset_at - time.time())) if limit else 60
-        resp = make_response(page(429, "Too many attempts", f"Too many attempts. Try again in {wait} seconds."))
+        resp = make_response(error_page(429, "Too many attempts", f"Too many attempts. Try again in {wait} seconds."))
         resp.headers["Retry-After"] = str(wait)
         return resp
 
     @app.errorhandler(500)
     def server_error(_e):
         db.session.rollback()
-        return page(500, "Something went wrong", "The change was not saved. Try again in a moment.")
+        return error_page(500, "Something went wrong", "The change was not saved. Try again in a moment.")
