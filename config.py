@@ -15,8 +15,9 @@ class Config:
     MAIL_PORT = 25
     MAIL_DEFAULT_SENDER = "Reseller Portal <no-reply@portal.example>"
     MAIL_SUPPRESS_SEND = False
-    # Seconds one SMTP operation may take before the try fails (the mail stays in the outbox).
-    MAIL_TIMEOUT = 30
+    # Seconds the SMTP connect, and each command and send after it, may take before the try fails
+    # (the mail stays in the outbox for the worker's next round). Requests never send mail.
+    MAIL_TIMEOUT = 10
     # Print outbox mail on the console (development: no SMTP server needed).
     MAIL_CONSOLE = False
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session

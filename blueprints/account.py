@@ -5,7 +5,6 @@ from flask import Blueprint, Flask, abort, current_app, flash, make_response, re
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-import mailer
 import models
 from extensions import db, limiter
 from models import Contact, ContactState, RuleError, get_or_404
@@ -59,13 +58,11 @@ def set_password(token):
 def send_reset_after_response(app: Flask, email: str) -> None:
     """The work of /forgot, done once the answer has gone out (``call_on_close``).
 
-    Whether the email belongs to a live account decides whether anything is written and sent, so
+    Whether the email belongs to a live account decides whether anything is written, so
     none of it happens while the person waits: the answer takes the same time either way and
-    cannot reveal which emails have accounts. The mail goes through the outbox as usual (queued
-    and committed together with its token, then tried once; if SMTP is down it stays pending for
-    ``mail send-pending``).
+    cannot reveal which emails have accounts. The mail is queued in the outbox with its token,
+    like all mail, and the mail worker delivers it.
     """
-    ids = None
     try:
         with app.app_context():
             contact = db.session.execute(
@@ -75,11 +72,8 @@ def send_reset_after_response(app: Flask, email: str) -> None:
                 return
             models.send_password_link(contact, "reset")
             db.session.commit()
-            ids = db.session.info.pop("outbox_ready", None)
-        if ids:
-            mailer.deliver_pending(app, limit=len(ids), ids=ids, back_off=False)
     except Exception:  # the answer has gone; never raise into the server
-        app.logger.exception("Forgot password: the link for a requested email was not queued or sent.")
+        app.logger.exception("Forgot password: the link for a requested email was not queued.")
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
