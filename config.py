@@ -21,6 +21,10 @@ class Config:
     # Print outbox mail on the console (development: no SMTP server needed).
     MAIL_CONSOLE = False
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+    # A first-party session ends after this long without a request, and this long after log-in at
+    # the latest (FLASK_SESSION_IDLE_SECONDS, FLASK_SESSION_MAX_SECONDS). See login_sessions.py.
+    SESSION_IDLE_SECONDS = 8 * 3600
+    SESSION_MAX_SECONDS = 14 * 24 * 3600
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PAGE_SIZE = 25
