@@ -105,7 +105,9 @@ def seed_demo():
                 email = f"{first.lower()}.{last.lower()}@{cname.split()[0].lower()}.example"
                 contact = db.session.execute(select(Contact).where(Contact.email == email)).scalar()
                 if contact is None:
-                    contact = models.create_contact(company, {"first_name": first, "last_name": last, "email": email})
+                    # the demo password is set here, so no "set your password" welcome mail is queued
+                    contact = models.create_contact(company, {"first_name": first, "last_name": last, "email": email},
+                                                    welcome=False)
                     contact.set_password(DEMO_PASSWORD)
                 contacts.append(contact)
             for i, (room_name, ptype, rstatus) in enumerate(rooms):

@@ -20,6 +20,12 @@ def test_seed_demo_is_idempotent_and_prints_logins(runner):
     assert [_count(m) for m in (Reseller, Company, Contact, Room)] == counts
 
 
+def test_seed_demo_queues_no_welcome_mail(runner):
+    """Every demo login has its password already, so the seed sends no "set your password" links."""
+    assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+    assert _count(OutboxMessage) == 0 and _count(PasswordToken) == 0
+
+
 def test_seed_demo_logins_work(runner, client, auth):
     runner.invoke(args=["seed", "demo"])
     auth.login("staff@northwind.example", "demo-password")
