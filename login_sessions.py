@@ -17,7 +17,7 @@ import secrets
 import time
 from datetime import datetime, timezone
 
-from flask import current_app, flash, session
+from flask import current_app, flash, request, session
 from flask_login import current_user, login_user, logout_user
 
 import models
@@ -58,7 +58,11 @@ def _ended_reason() -> str | None:
 
 def check_login_session() -> None:
     """Before each request: end a first-party session that ran out or logged out; note its use."""
-    if isinstance(session._get_current_object(), EmbedSession) or "_user_id" not in session:
+    if (
+        isinstance(session._get_current_object(), EmbedSession)
+        or "_user_id" not in session
+        or request.endpoint == "static"
+    ):
         return
     if _ended_reason() is not None:
         logout_user()
