@@ -514,3 +514,12 @@ def test_deliver_pending_quit_failure_after_acceptance_counts_as_sent(app, smtp,
     db.session.commit()
     assert mailer.deliver_pending(app) == (0, 0)
     assert [m["To"] for m in smtp.inbox.messages] == ["once@example.com"]
+
+
+def test_mail_timeout_is_short_and_configurable(monkeypatch):
+    from app import create_app
+    from config import Config, TestConfig
+
+    assert Config.MAIL_TIMEOUT == 10
+    monkeypatch.setenv("FLASK_MAIL_TIMEOUT", "3")
+    assert create_app(TestConfig).config["MAIL_TIMEOUT"] == 3
