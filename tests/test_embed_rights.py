@@ -8,6 +8,7 @@ still work in the frame.
 import pytest
 from sqlalchemy import func, select
 
+import models
 from extensions import db
 from models import AuditEvent, Contact, OutboxMessage
 
@@ -81,3 +82,42 @@ def test_first_party_session_still_manages_users_and_origins(reseller_client, ew
     db.session.refresh(ew.a.reseller)
     assert ew.a.reseller.origins == ["https://new.example"]
     assert db.session.execute(select(Contact).where(Contact.email == "rae@a.example")).first() is not None
+
+
+def contact_form(contact, **changes):
+    return {"first_name": contact.first_name, "last_name": contact.last_name, "email": contact.email,
+            "phone": contact.phone or "", "state": contact.state, "version": contact.version, **changes}
+
+
+@pytest.mark.parametrize("whose", ["own", "colleague"])
+def test_embed_session_cannot_change_a_reseller_users_email(app, client, ew, whose):  # noqa: F811
+    """A new email plus "Forgot your password?" would be a first-party login of the partner's choosing."""
+    staff = ew.a.staff
+    target = staff
+    if whose == "colleague":
+        target = models.create_user("colleague@a.example", "reseller", "a long password", ew.a.reseller)
+        db.session.commit()
+    frame = frame_of(app, client, staff)
+    before = counts()
+    resp = frame.post(f"/contacts/{target.id}", htmx=True, data=contact_form(target, email="partner@evil.example"))
+    assert resp.status_code == 403
+    assert "The email of a reseller user cannot be changed inside your partner site" in page_text(resp)
+    assert counts() == before
+    db.session.refresh(target)
+    assert target.email != "partner@evil.example"
+    # other details of a reseller user, and a customer contact's email, still change in the frame
+    resp = frame.post(f"/contacts/{target.id}", htmx=True, data=contact_form(target, phone="+1 555 0100"))
+    assert resp.status_code == 200, resp.text
+    customer = ew.a.contacts[0]
+    resp = frame.post(f"/contacts/{customer.id}", htmx=True, data=contact_form(customer, email="new@customer.example"))
+    assert resp.status_code == 200, resp.text
+    db.session.expire_all()
+    assert (target.phone, customer.email) == ("+1 555 0100", "new@customer.example")
+
+
+def test_first_party_session_changes_a_reseller_users_email(reseller_client, ew):  # noqa: F811
+    staff = ew.a.staff
+    resp = reseller_client.post(f"/contacts/{staff.id}", htmx=True, data=contact_form(staff, email="staff.new@a.example"))
+    assert resp.status_code == 200, resp.text
+    db.session.refresh(staff)
+    assert staff.email == "staff.new@a.example"
