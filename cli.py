@@ -162,7 +162,8 @@ def mail_worker(interval, batch, once, max_rounds):
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, on_signal)
-    click.echo(f"Mail worker: delivering the outbox every {interval:g} s (MAIL_TIMEOUT {app.config['MAIL_TIMEOUT']} s).")
+    click.echo(f"Mail worker: delivering the outbox every {interval:g} s "
+               f"(MAIL_TIMEOUT {app.config['MAIL_TIMEOUT']} s).")
     try:
         rounds = mailer.run_worker(app, interval=interval, batch=batch, max_rounds=1 if once else max_rounds,
                                    stop=stop)

@@ -117,7 +117,8 @@ def test_embed_session_cannot_change_a_reseller_users_email(app, client, ew, who
 
 def test_first_party_session_changes_a_reseller_users_email(reseller_client, ew):  # noqa: F811
     staff = ew.a.staff
-    resp = reseller_client.post(f"/contacts/{staff.id}", htmx=True, data=contact_form(staff, email="staff.new@a.example"))
+    resp = reseller_client.post(f"/contacts/{staff.id}", htmx=True,
+                                data=contact_form(staff, email="staff.new@a.example"))
     assert resp.status_code == 200, resp.text
     db.session.refresh(staff)
     assert staff.email == "staff.new@a.example"
