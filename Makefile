@@ -18,9 +18,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The mail worker runs beside the server and prints each mail on this console (MAIL_CONSOLE);
+# it stops with the server (Ctrl-C).
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed demo
+	FLASK_MAIL_CONSOLE=1 $(FLASK) mail worker --interval 1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	FLASK_MAIL_CONSOLE=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install

@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
 import embed_frame
+import login_sessions
 import mailer
 import models
 from blueprints import account, admin, auth, companies, contacts, dashboard, embed, people, resellers, rooms
@@ -154,18 +155,21 @@ def layout_context() -> dict:
 def register_hooks(app: Flask) -> None:
     """Every request hook of the portal, in the order it runs.
 
-    The init_app calls above registered theirs first, so they run before these: the outbox reset
-    (mailer), the CSRF check (Flask-WTF) and the rate limit (Flask-Limiter). After the view,
-    Flask runs after_request hooks last registered first, so these run before the extensions'
-    (rate-limit headers, outbox delivery, Flask-Login's remember cookie). Blueprints add only
-    their own guards (``bp.before_request``: log-in required), which run after all of these.
+    The init_app calls above registered theirs first, so they run before these: the CSRF check
+    (Flask-WTF) and the rate limit (Flask-Limiter). After the view, Flask runs after_request hooks
+    last registered first, so these run before the extensions' (rate-limit headers, Flask-Login's
+    remember cookie). No hook sends mail: requests only write to the outbox (mailer.py). Blueprints
+    add only their own guards (``bp.before_request``: log-in required), which run after all of these.
     """
     # Before the view, in this order:
     # 1. A CSP nonce first, so that every page, including an early 401 from step 2, can carry its scripts.
     app.before_request(set_csp_nonce)
     # 2. The embed session, before anything reads the user: an invalid or ended one answers 401 at once.
     app.before_request(embed_frame.check_embed_session)
-    # 3. Then the tenant scope of the user step 2 let through (or of the contact a "view as" shows).
+    # 3. A first-party session that was idle too long, is too old or logged out ends here, before
+    #    anything reads the user: the request goes on signed out (login page, or 401 + HX-Redirect).
+    app.before_request(login_sessions.check_login_session)
+    # 4. Then the tenant scope of the user step 2 let through (or of the contact a "view as" shows).
     app.before_request(set_scope)
 
     # After the view. Flask runs after_request hooks last registered first, so this list reads bottom-up:

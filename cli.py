@@ -1,7 +1,9 @@
 """Command line: flask --app app seed demo | resellers create | users create ..."""
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import click
 from flask import Flask, current_app
@@ -103,7 +105,9 @@ def seed_demo():
                 email = f"{first.lower()}.{last.lower()}@{cname.split()[0].lower()}.example"
                 contact = db.session.execute(select(Contact).where(Contact.email == email)).scalar()
                 if contact is None:
-                    contact = models.create_contact(company, {"first_name": first, "last_name": last, "email": email})
+                    # the demo password is set here, so no "set your password" welcome mail is queued
+                    contact = models.create_contact(company, {"first_name": first, "last_name": last, "email": email},
+                                                    welcome=False)
                     contact.set_password(DEMO_PASSWORD)
                 contacts.append(contact)
             for i, (room_name, ptype, rstatus) in enumerate(rooms):
@@ -132,11 +136,42 @@ def seed_demo():
 @mail_cli.command("send-pending")
 @click.option("--batch", default=100, show_default=True, help="Messages claimed per round.")
 def mail_send_pending(batch):
-    """Deliver all due mail; failures are retried on a later run, with back-off."""
+    """Deliver all due mail once (for cron); failures are retried on a later run, with back-off."""
     sent, failed, pending = mailer.deliver_all(current_app._get_current_object(), batch)
     click.echo(f"Sent {sent}, failed {failed}; {pending} still pending.")
     if failed:
         sys.exit(1)
+
+
+@mail_cli.command("worker")
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.05),
+              help="Seconds to wait between looks at the outbox.")
+@click.option("--batch", default=100, show_default=True, help="Messages claimed per round.")
+@click.option("--once", is_flag=True, help="Deliver what is due once, then stop (like send-pending).")
+@click.option("--max-rounds", type=click.IntRange(min=1), help="Stop after this many rounds.")
+def mail_worker(interval, batch, once, max_rounds):
+    """Deliver the outbox continuously; SIGTERM or SIGINT (Ctrl-C) stops it after the message in hand."""
+    app = current_app._get_current_object()
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        click.echo(f"Mail worker: {signal.Signals(signum).name}, stopping after the message in hand.")
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
+    click.echo(f"Mail worker: delivering the outbox every {interval:g} s "
+               f"(MAIL_TIMEOUT {app.config['MAIL_TIMEOUT']} s).")
+    try:
+        rounds = mailer.run_worker(app, interval=interval, batch=batch, max_rounds=1 if once else max_rounds,
+                                   stop=stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"Mail worker stopped after {rounds} round{'' if rounds == 1 else 's'}; "
+               f"{mailer.pending_count(app)} still pending.")
 
 
 def register(app: Flask) -> None:

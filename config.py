@@ -17,11 +17,16 @@ class Config:
     MAIL_PORT = 25
     MAIL_DEFAULT_SENDER = "Reseller Portal <no-reply@portal.example>"
     MAIL_SUPPRESS_SEND = False
-    # Seconds one SMTP operation may take before the try fails (the mail stays in the outbox).
-    MAIL_TIMEOUT = 30
+    # Seconds the SMTP connect, and each command and send after it, may take before the try fails
+    # (the mail stays in the outbox for the worker's next round). Requests never send mail.
+    MAIL_TIMEOUT = 10
     # Print outbox mail on the console (development: no SMTP server needed).
     MAIL_CONSOLE = False
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+    # A first-party session ends after this long without a request, and this long after log-in at
+    # the latest (FLASK_SESSION_IDLE_SECONDS, FLASK_SESSION_MAX_SECONDS). See login_sessions.py.
+    SESSION_IDLE_SECONDS = 8 * 3600
+    SESSION_MAX_SECONDS = 14 * 24 * 3600
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PAGE_SIZE = 25

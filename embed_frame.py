@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from embed_session import EmbedSession
 from extensions import db
-from models import ContactState, Reseller
+from models import Contact, ContactState, Reseller, Role, RuleError, clean_email
 from web import is_htmx
 
 # Never shown inside the frame: no password form, no log-in or log-out page.
@@ -34,6 +34,8 @@ NOT_IN_FRAME = {"auth.login", "auth.login_post", "auth.logout", "account.set_pas
 NO_SESSION_NEEDED = {"static", "embed.sso", "embed.reopen"}
 
 ENDED = "Your session has ended. Open it again from your partner site."
+RESELLER_EMAIL = ("The email of a reseller user cannot be changed inside your partner site. "
+                  "Open the portal directly and log in with your password to change it.")
 DEFAULT_BRAND = "#2f6fde"
 
 _FRAMEABLE = re.compile(r"^(https://[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|http://(?:localhost|127\.0\.0\.1))(?::[0-9]{1,5})?$")
@@ -125,6 +127,24 @@ def check_embed_session():
     g.embed_token = sess.token
     allow_framing(reseller)
     return None
+
+
+def refuse_reseller_email_change(contact: Contact, form) -> None:
+    """Inside the frame, a reseller user's email stays as it is (403).
+
+    Whoever holds the embed secret can act as any reseller user in the frame. With a new email of
+    their choosing, "Forgot your password?" would give them a first-party login with reseller
+    rights (which can rotate the secret and lock the partner out). The same reason keeps the frame
+    from adding reseller users (blueprints/resellers.py).
+    """
+    if not g.get("embed") or not contact.has_role(Role.RESELLER) or "email" not in form:
+        return
+    try:
+        email = clean_email(form.get("email"))
+    except RuleError:
+        return  # not an email at all: the form answers 422 next to the field, and nothing changes
+    if email != contact.email:
+        raise RuleError(RESELLER_EMAIL, status=403)
 
 
 def navigate_inside_the_frame(resp):

@@ -1,18 +1,24 @@
-"""Mail through an outbox: written in the caller's transaction, delivered after it commits.
+"""Mail through an outbox: written in the caller's transaction, delivered outside any request.
 
 ``send_email`` renders ``templates/email/<name>.txt`` and ``.html`` and adds an
-OutboxMessage row to the current transaction (no commit). When a request
-whose transaction queued mail has committed, an after-request hook tries to
-deliver that mail once; if SMTP is down it stays pending (due at once), and
-``flask --app app mail send-pending`` delivers it later. Failures there are
-retried on later runs with exponential back-off (1, 2, 4 ... minutes, at most 6 h).
-With config MAIL_CONSOLE the text is printed on the console instead (``make run``).
+OutboxMessage row to the current transaction (no commit). A request only ever
+writes to the outbox: nothing is sent while anyone waits, so a slow or stalled
+SMTP server cannot hold a request. Delivery is a separate process:
+
+- ``flask --app app mail worker`` polls the outbox every ``--interval`` seconds and
+  stops cleanly on SIGTERM or SIGINT (``--once`` / ``--max-rounds`` for tests and scripts);
+- ``flask --app app mail send-pending`` delivers what is due once (cron).
+
+Failures are retried on later rounds with exponential back-off (1, 2, 4 ... minutes,
+at most 6 h). With config MAIL_CONSOLE the text is printed on the console instead of
+sent (``make run`` starts a worker that does this).
 
 A message is claimed before it is sent (one UPDATE that only succeeds while
 the row is unsent and due), so two workers never send the same message. The
 claim is a lease: if a worker dies between the claim and the send, the
 message becomes due again when the lease runs out, so no mail is lost.
-Every SMTP operation has a timeout (MAIL_TIMEOUT, well inside the lease), and
+Every SMTP operation (connect, each command, the data) has a timeout
+(MAIL_TIMEOUT, default 10 s, well inside the lease), and
 once the server has accepted a message it counts as sent even if closing the
 connection fails, so a message is not sent twice. (A worker that dies after
 the server accepted the message but before recording it sends it again after
@@ -21,14 +27,14 @@ the lease: that one case is at least once.)
 from __future__ import annotations
 
 import smtplib
+import threading
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app, render_template
 from flask_mail import Connection, Message
-from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
 
 from extensions import db, mail
 from models.schema import OutboxMessage, utcnow
@@ -36,8 +42,8 @@ from models.schema import OutboxMessage, utcnow
 LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=6)
 # Seconds one SMTP operation may take (config MAIL_TIMEOUT). Flask-Mail sets none, and a stalled
-# server would then hold the request and the claim until the lease ran out and the mail went twice.
-DEFAULT_TIMEOUT = 30
+# server would then hold the worker and the claim until the lease ran out and the mail went twice.
+DEFAULT_TIMEOUT = 10
 
 
 def public_url(endpoint: str, **values) -> str:
@@ -65,21 +71,7 @@ def send_email(subject: str, recipients: list[str], template: str, dedupe_key: s
     )
     db.session.add(msg)
     db.session.flush()
-    db.session.info.setdefault("outbox_queued", []).append(msg.id)
     return msg
-
-
-# The ids queued in a transaction become deliverable when it commits, and are forgotten on rollback.
-@event.listens_for(Session, "after_commit")
-def _outbox_committed(session) -> None:
-    queued = session.info.pop("outbox_queued", None)
-    if queued:
-        session.info.setdefault("outbox_ready", []).extend(queued)
-
-
-@event.listens_for(Session, "after_rollback")
-def _outbox_rolled_back(session) -> None:
-    session.info.pop("outbox_queued", None)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -137,14 +129,15 @@ def _to_message(row: OutboxMessage) -> Message:
     )
 
 
-def deliver_pending(app: Flask, limit: int = 100, ids: list[int] | None = None, back_off: bool = True) -> tuple[int, int]:
+def deliver_pending(app: Flask, limit: int = 100, ids: list[int] | None = None,
+                    stop: threading.Event | None = None) -> tuple[int, int]:
     """Send up to ``limit`` due messages (only ``ids`` if given). Returns (sent, failed).
 
-    A failed message waits ``backoff(attempts)`` before its next try; with ``back_off=False``
-    (the quick try right after a request) it stays due for the next ``mail send-pending``.
+    A failed message waits ``backoff(attempts)`` before its next try. Once ``stop`` is set,
+    no further message is started (the one being sent finishes, within MAIL_TIMEOUT).
     """
     sent = failed = 0
-    with app.app_context():  # its own session, apart from the request's
+    with app.app_context():  # its own session, apart from any request's
         config = app.config
         stmt = (
             select(OutboxMessage.id)
@@ -158,8 +151,10 @@ def deliver_pending(app: Flask, limit: int = 100, ids: list[int] | None = None, 
         db.session.commit()
         # Flask-Mail reads its settings once at init_app; read them now so changed config applies.
         state = mail.init_mail(config, app.debug, app.testing)
-        timeout = float(config.get("MAIL_TIMEOUT", DEFAULT_TIMEOUT))
+        timeout = float(config.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT)
         for msg_id in candidates:
+            if stop is not None and stop.is_set():
+                break
             if not _claim(msg_id):
                 continue  # another worker has it, or it was sent meanwhile
             row = db.session.execute(select(OutboxMessage).where(OutboxMessage.id == msg_id)).scalar_one()
@@ -176,7 +171,7 @@ def deliver_pending(app: Flask, limit: int = 100, ids: list[int] | None = None, 
                     app.logger.warning("Mail %s was accepted; closing the connection failed: %s", row.id, err)
                 else:
                     row.last_error = f"{type(err).__name__}: {err}"[:2000]
-                    row.next_attempt_at = utcnow() + (backoff(row.attempts) if back_off else timedelta(0))
+                    row.next_attempt_at = utcnow() + backoff(row.attempts)
                     db.session.commit()
                     failed += 1
                     app.logger.warning("Mail %s to %s not sent: %s", row.id, row.recipients, row.last_error)
@@ -188,32 +183,47 @@ def deliver_pending(app: Flask, limit: int = 100, ids: list[int] | None = None, 
     return sent, failed
 
 
-def deliver_all(app: Flask, batch: int = 100) -> tuple[int, int, int]:
+def pending_count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.execute(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+        ).scalar()
+
+
+def deliver_all(app: Flask, batch: int = 100, stop: threading.Event | None = None) -> tuple[int, int, int]:
     """Deliver every due message, batch by batch. Returns (sent, failed, still pending)."""
     sent = failed = 0
-    while True:
-        s, f = deliver_pending(app, limit=batch)
+    while not (stop is not None and stop.is_set()):
+        s, f = deliver_pending(app, limit=batch, stop=stop)
         sent, failed = sent + s, failed + f
         if s + f == 0:
             break
-    with app.app_context():
-        pending = db.session.execute(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
-        ).scalar()
-    return sent, failed, pending
+    return sent, failed, pending_count(app)
+
+
+def run_worker(app: Flask, interval: float = 5.0, batch: int = 100, max_rounds: int | None = None,
+               stop: threading.Event | None = None, report=click.echo) -> int:
+    """Deliver due mail, then wait ``interval`` seconds, until ``stop`` is set or after ``max_rounds``.
+
+    Returns the number of rounds run. A round that fails (the database is away) is logged and
+    tried again after the interval; the worker keeps running.
+    """
+    stop = stop or threading.Event()
+    rounds = 0
+    while not stop.is_set():
+        try:
+            sent, failed, pending = deliver_all(app, batch, stop)
+            if sent or failed:
+                report(f"Sent {sent}, failed {failed}; {pending} still pending.")
+        except Exception:
+            app.logger.exception("The mail worker's round failed; trying again in %s s.", interval)
+        rounds += 1
+        if max_rounds is not None and rounds >= max_rounds:
+            break
+        stop.wait(interval)
+    return rounds
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def _outbox_reset():
-        db.session.info.pop("outbox_ready", None)
-
-    @app.after_request
-    def _outbox_deliver(response):
-        ids = db.session.info.pop("outbox_ready", None)
-        if ids:
-            try:
-                deliver_pending(app, limit=len(ids), ids=ids, back_off=False)
-            except Exception:  # never fail the request over mail; it stays pending
-                app.logger.exception("Delivering mail after the request failed; it stays in the outbox.")
-        return response
+    """Nothing is delivered from a request; see ``run_worker`` and the ``mail`` commands in cli.py."""
+    app.config.setdefault("MAIL_TIMEOUT", DEFAULT_TIMEOUT)

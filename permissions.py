@@ -104,6 +104,7 @@ RULES: dict[str, Callable[[object, object], bool]] = {
     "create_reseller_user": _staff_of,
     "reseller_settings": _staff_of,
     "set_terms": _staff_of,  # customer status, branded, room status, end date, suspension
+    "end_sessions": _staff_of,  # end every session of a contact (their other browsers, their embed session)
     "edit_company": _edit_company,
     "edit_room": _edit_room,
     "raise_owner": _raise_owner,

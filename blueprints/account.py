@@ -1,11 +1,12 @@
-"""Password links: Reset password on a contact, the public "forgot password" form, and the set-password page."""
+"""Password links and sessions: Reset password and End sessions on a contact, the public "forgot password"
+form, and the set-password page."""
 from functools import partial
 
-from flask import Blueprint, Flask, abort, current_app, flash, make_response, redirect, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, g, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-import mailer
+import login_sessions
 import models
 from extensions import db, limiter
 from models import Contact, ContactState, RuleError, get_or_404
@@ -29,6 +30,28 @@ def reset_password(contact_id):
     return done(message, [], url_for("contacts.edit", contact_id=contact.id))
 
 
+@bp.post("/contacts/<int:contact_id>/end-sessions")
+@login_required
+def end_sessions(contact_id):
+    """End every session of the contact: other browsers, and their embed session in the partner's frame.
+
+    Asked about oneself outside the frame, this session stays signed in ("sign out everywhere else").
+    """
+    contact = get_or_404(Contact, contact_id)  # another reseller's contact: 404
+    if not can(current_user, "end_sessions", contact):
+        abort(404)
+    models.end_all_sessions(contact, f"Ended every session of {contact.name}")
+    db.session.commit()
+    login_sessions.keep_signed_in(contact)
+    if contact.id == current_user.id and not g.get("embed"):
+        message = "Ended your other sessions; this one stays signed in"
+    else:
+        message = f"Ended every session of {contact.name}"
+    if not is_htmx():
+        flash(message)
+    return done(message, [], url_for("contacts.edit", contact_id=contact.id))
+
+
 def _invalid_link(token, err: RuleError):
     return render("account/password.html", "password_form", status=err.status, invalid=err.message,
                   token=token, form={}, errors={})
@@ -43,29 +66,36 @@ def set_password(token):
             return _invalid_link(token, err)
         return render("account/password.html", "password_form", invalid=None, token=token, form={}, errors={})
     try:
-        models.set_password_with_token(token, request.form.get("password") or "", request.form.get("password_repeat") or "")
+        contact = models.set_password_with_token(token, request.form.get("password") or "",
+                                                 request.form.get("password_repeat") or "")
         db.session.commit()
     except RuleError as err:
         if err.field:
             return form_error("account/password.html", "password_form", err, invalid=None, token=token)
         db.session.rollback()
         return _invalid_link(token, err)
-    flash("Your new password is set. Log in with it.")
+    # Every other session of the contact has ended (a new session_epoch). If this browser is signed
+    # in as that contact, it is the one that changed the password, and it stays signed in.
+    if current_user.is_authenticated and current_user.id == contact.id:
+        login_sessions.keep_signed_in(contact)
+        flash("Your new password is set. Your other sessions have ended.")
+        target = url_for("companies.home")
+    else:
+        flash("Your new password is set. Log in with it.")
+        target = url_for("auth.login")
     if is_htmx():
-        return "", 204, {"HX-Redirect": url_for("auth.login")}
-    return redirect(url_for("auth.login"), 303)
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, 303)
 
 
 def send_reset_after_response(app: Flask, email: str) -> None:
     """The work of /forgot, done once the answer has gone out (``call_on_close``).
 
-    Whether the email belongs to a live account decides whether anything is written and sent, so
+    Whether the email belongs to a live account decides whether anything is written, so
     none of it happens while the person waits: the answer takes the same time either way and
-    cannot reveal which emails have accounts. The mail goes through the outbox as usual (queued
-    and committed together with its token, then tried once; if SMTP is down it stays pending for
-    ``mail send-pending``).
+    cannot reveal which emails have accounts. The mail is queued in the outbox with its token,
+    like all mail, and the mail worker delivers it.
     """
-    ids = None
     try:
         with app.app_context():
             contact = db.session.execute(
@@ -75,11 +105,8 @@ def send_reset_after_response(app: Flask, email: str) -> None:
                 return
             models.send_password_link(contact, "reset")
             db.session.commit()
-            ids = db.session.info.pop("outbox_ready", None)
-        if ids:
-            mailer.deliver_pending(app, limit=len(ids), ids=ids, back_off=False)
     except Exception:  # the answer has gone; never raise into the server
-        app.logger.exception("Forgot password: the link for a requested email was not queued or sent.")
+        app.logger.exception("Forgot password: the link for a requested email was not queued.")
 
 
 @bp.route("/forgot", methods=["GET", "POST"])

@@ -3,10 +3,11 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import login_sessions
 from extensions import db, limiter
 from models import Contact
 from web import render
@@ -68,6 +69,7 @@ def login_post():
                       errors={"password": error}, next=request.form.get("next", ""))
     session.clear()  # no session fixation: start a fresh session on login
     login_user(user)
+    login_sessions.start()  # a new session id, and the clock for the idle and lifetime limits
     target = _safe_next(request.form.get("next"))
     if request.headers.get("HX-Request") == "true":
         return "", 204, {"HX-Redirect": target}
@@ -76,7 +78,9 @@ def login_post():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
-    session.clear()
+    """This session ends on the server too (a copy of its cookie no longer works); the person's
+    other sessions (another browser, the partner's frame) stay signed in. "End sessions" ends those."""
+    login_sessions.end_this_session()
+    db.session.commit()
     flash("You are logged out.")
     return redirect(url_for("auth.login"), 303)

@@ -11,6 +11,7 @@ from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
+import embed_frame
 import models
 from blueprints import hosting
 from extensions import db
@@ -153,6 +154,7 @@ def edit(contact_id):
 def update(contact_id):
     contact = _contact_or_404(contact_id)
     inline = _inline()
+    embed_frame.refuse_reseller_email_change(contact, request.form)  # 403 inside a partner's frame
     try:
         models.check_version(contact, request.form.get("version"))
         models.update_contact(contact, request.form)

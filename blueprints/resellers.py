@@ -2,8 +2,14 @@
 
 A reseller edits its own at /settings; an administrator edits any reseller's
 at /admin/resellers/<id>. Same views, same template.
+
+Inside a partner's frame (an embed session) the reseller has reseller rights, not the rights of
+whoever holds the embed secret: whoever signs the tokens can open an embed session as any user of
+the reseller, so the frame must not add reseller users (a first-party login of the partner's
+choosing, which could then rotate the secret and lock the partner out) nor change which origins
+may frame the portal. Those answer 403; trial and demo lengths and the brand still work there.
 """
-from flask import Blueprint, abort, current_app, request, url_for
+from flask import Blueprint, abort, current_app, g, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlalchemy import select
@@ -58,12 +64,34 @@ def edit(reseller_id):
     return render("resellers/edit.html", "reseller_form", **_ctx(reseller, reseller_id))
 
 
+NOT_IN_FRAME_ORIGINS = ("The allowed embed origins cannot be changed inside your partner site. "
+                        "Open the portal directly and log in with your password to change them.")
+NOT_IN_FRAME_USERS = ("Reseller users cannot be added inside your partner site. "
+                      "Open the portal directly and log in with your password to add one.")
+
+
+def _settings_form(reseller: Reseller) -> dict:
+    """The submitted settings. Inside the frame the origins stay as they are; a try to change them is refused."""
+    data = request.form.to_dict()
+    if g.get("embed"):
+        if "embed_origins" in data:
+            try:
+                changed = models.clean_origins(data["embed_origins"]) != (reseller.embed_origins or "")
+            except RuleError:
+                changed = True
+            if changed:
+                raise RuleError(NOT_IN_FRAME_ORIGINS, status=403)
+        data["embed_origins"] = reseller.embed_origins or ""
+    return data
+
+
 @bp.post("/settings", defaults={"reseller_id": None})
 @bp.post("/admin/resellers/<int:reseller_id>")
 def update(reseller_id):
     reseller = _reseller(reseller_id)
+    data = _settings_form(reseller)
     try:
-        models.update_reseller_settings(reseller, request.form)
+        models.update_reseller_settings(reseller, data)
         db.session.commit()
     except RuleError as err:
         return form_error("resellers/edit.html", "reseller_form", err, **_ctx(reseller, reseller_id))
@@ -79,6 +107,8 @@ def create_user(reseller_id):
     reseller = _reseller(reseller_id)
     if not can(current_user, "create_reseller_user", reseller):
         abort(404)
+    if g.get("embed"):
+        raise RuleError(NOT_IN_FRAME_USERS, status=403)
     try:
         user = models.create_contact(reseller.own_company, request.form, roles={Role.RESELLER})
         db.session.commit()

@@ -10,19 +10,23 @@ as in production (its own ``g`` and ``db.session``); around it, the test's
 session holds no transaction, and afterwards it reads what the request
 committed.
 """
+import contextlib
 import contextvars
 import hashlib
 import os
 import re
 
 import pytest
-from flask import has_app_context
+from flask import current_app, has_app_context
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import func, select
 
+import mailer
 from app import create_app
 from config import TestConfig
-from extensions import db, limiter
+from extensions import db, limiter, mail
+from models import OutboxMessage
 
 from . import factories
 
@@ -140,3 +144,24 @@ def other_client(app, world):
 
 def page_text(resp) -> str:
     return re.sub(r"\s+", " ", resp.get_data(as_text=True))
+
+
+@contextlib.contextmanager
+def delivered_mail():
+    """The mail queued inside the block, delivered at its end as the mail worker would (and only
+    that mail: the factories' welcome mails stay pending), in a list of Flask-Mail's records.
+
+    Requests never send mail themselves; this stands in for the worker's next round.
+    """
+    app = current_app._get_current_object()
+    before = db.session.execute(select(func.max(OutboxMessage.id))).scalar() or 0
+    db.session.rollback()
+    sent: list = []
+    yield sent
+    db.session.rollback()
+    ids = db.session.execute(select(OutboxMessage.id).where(OutboxMessage.id > before)).scalars().all()
+    db.session.rollback()
+    if ids:
+        with mail.record_messages() as records:
+            mailer.deliver_pending(app, limit=len(ids), ids=ids)
+        sent.extend(records)

@@ -1,8 +1,9 @@
 """The command line of SPEC §5: seed demo, resellers create, users create."""
+import pytest
 from sqlalchemy import func, select
 
 from extensions import db
-from models import Company, Contact, Reseller, Room
+from models import Company, Contact, OutboxMessage, PasswordToken, Reseller, Room
 
 
 def _count(model):
@@ -17,6 +18,12 @@ def test_seed_demo_is_idempotent_and_prints_logins(runner):
     second = runner.invoke(args=["seed", "demo"])
     assert second.exit_code == 0, second.output
     assert [_count(m) for m in (Reseller, Company, Contact, Room)] == counts
+
+
+def test_seed_demo_queues_no_welcome_mail(runner):
+    """Every demo login has its password already, so the seed sends no "set your password" links."""
+    assert runner.invoke(args=["seed", "demo"]).exit_code == 0
+    assert _count(OutboxMessage) == 0 and _count(PasswordToken) == 0
 
 
 def test_seed_demo_logins_work(runner, client, auth):
@@ -52,6 +59,20 @@ def test_users_create_reseller_user_can_log_in(runner, client, auth):
     assert user.password_hash.startswith("scrypt:")  # werkzeug's default
     auth.login("boss@eastwind.example", "a long password")
     assert client.get("/companies").status_code == 200
+
+
+@pytest.mark.parametrize("role, extra", [("reseller", ["--reseller", "Eastwind"]), ("administrator", [])])
+def test_users_create_password_stdin_queues_no_password_link(runner, role, extra):
+    """The password is set from standard input, so no "set your password" welcome link goes out too
+    (a live link would let whoever reads that mailbox replace the password just set)."""
+    runner.invoke(args=["resellers", "create", "Eastwind"])
+    result = runner.invoke(args=["users", "create", "set@eastwind.example", "--role", role, "--password-stdin", *extra],
+                           input="a long password\n")
+    assert result.exit_code == 0, result.output
+    user = db.session.execute(select(Contact).where(Contact.email == "set@eastwind.example")).scalar_one()
+    assert user.check_password("a long password")
+    assert db.session.execute(select(OutboxMessage).where(OutboxMessage.recipients == user.email)).first() is None
+    assert db.session.execute(select(PasswordToken).where(PasswordToken.contact_id == user.id)).first() is None
 
 
 def test_users_create_administrator(runner):

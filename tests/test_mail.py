@@ -1,8 +1,14 @@
 """The outbox: send_email, delivery after commit, retries with back-off, and real SMTP (aiosmtpd)."""
 import email
 import email.policy
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +21,7 @@ from models import OutboxMessage, utcnow
 
 from . import factories
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LINK_RE = re.compile(r"http://portal\.test(/password/[A-Za-z0-9_\-]+)")
 
 
@@ -195,25 +202,19 @@ def test_public_url_ignores_the_request_host(app):
         assert mailer.public_url("account.set_password", token="abc") == "http://portal.test/password/abc"
 
 
-# ---------------------------------------------------------------- after the request commits
+# ---------------------------------------------------------------- requests only write to the outbox
 
 
-def test_request_delivers_its_mail_after_commit(reseller_client, world):
+def test_request_queues_its_mail_and_sends_nothing(reseller_client, world):
     mark_all_sent()
     contact = world.a.contacts[1]
     with mail.record_messages() as sent:
         resp = reseller_client.post(f"/contacts/{contact.id}/reset-password", htmx=True)
     assert resp.status_code == 200
-    assert [m.recipients for m in sent] == [[contact.email]]
-    assert outbox(recipients=contact.email)[-1].sent_at is not None
-
-
-def test_request_does_not_deliver_other_pending_mail(reseller_client, world):
-    # the welcome mails queued by the factories stay for send-pending; a request sends only its own
-    contact = world.a.contacts[1]
-    with mail.record_messages() as sent:
-        reseller_client.post(f"/contacts/{contact.id}/reset-password", htmx=True)
-    assert len(sent) == 1 and "new password" in sent[0].subject
+    assert sent == []  # the worker delivers it, not the request
+    row = outbox(recipients=contact.email)[-1]
+    assert "new password" in row.subject and row.sent_at is None and row.attempts == 0
+    assert row.next_attempt_at <= utcnow()  # due at once for the worker
 
 
 def test_request_answers_normally_when_smtp_is_down(reseller_client, world, smtp_down):
@@ -223,8 +224,76 @@ def test_request_answers_normally_when_smtp_is_down(reseller_client, world, smtp
     assert resp.status_code == 200 and "Password link sent" in resp.headers["HX-Trigger"]
     db.session.expire_all()
     row = outbox(recipients=contact.email)[-1]
-    # the mail stays pending and is due at once for mail send-pending
-    assert row.sent_at is None and row.attempts == 1 and row.last_error and row.next_attempt_at <= utcnow()
+    assert row.sent_at is None and row.attempts == 0 and row.last_error is None
+
+
+class StalledSMTP:
+    """A server on loopback that accepts every connection and never says a word."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)  # held open, silent: the client waits for a greeting
+
+    def close(self):
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def test_create_contact_answers_fast_with_a_stalled_smtp_server_and_the_mail_arrives_later(
+        app, reseller_client, world, runner, monkeypatch):
+    """The issue's acceptance test: SMTP accepts connections and never answers, and POST /contacts
+    still answers at once; the welcome mail is delivered once SMTP is back."""
+    mark_all_sent()
+    stalled = StalledSMTP()
+    try:
+        monkeypatch.setitem(app.config, "MAIL_SUPPRESS_SEND", False)
+        monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+        monkeypatch.setitem(app.config, "MAIL_PORT", stalled.port)
+        monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 30)  # as slow as it gets: the request must not care
+        start = time.monotonic()
+        resp = reseller_client.post("/contacts", data={
+            "company_id": world.a.company.id, "first_name": "Stella", "last_name": "Stall",
+            "email": "stella@stalled.example"}, htmx=True)
+        elapsed = time.monotonic() - start
+        assert resp.status_code == 200, resp.text
+        assert "Added contact Stella Stall" in resp.headers["HX-Trigger"]
+        assert elapsed < 2, f"POST /contacts took {elapsed:.1f} s with a stalled SMTP server"
+        assert stalled.accepted == []  # the request never even connected
+        assert [r.subject for r in outbox(recipients="stella@stalled.example", sent_at=None)] == [
+            "Welcome to the Reseller Portal"]
+    finally:
+        stalled.close()
+    # SMTP recovers: a real server, and the worker's next round delivers the mail, once
+    server = SMTPServer(free_port())
+    server.start()
+    try:
+        monkeypatch.setitem(app.config, "MAIL_PORT", server.port)
+        result = runner.invoke(args=["mail", "worker", "--once"])
+        assert result.exit_code == 0, result.output
+        assert "Sent 1, failed 0; 0 still pending." in result.output
+        again = runner.invoke(args=["mail", "worker", "--max-rounds", "2", "--interval", "0.05"])
+        assert again.exit_code == 0 and "Sent " not in again.output  # nothing more to send
+        assert [m["To"] for m in server.inbox.messages] == ["stella@stalled.example"]
+        assert "Welcome" in server.inbox.messages[0]["Subject"]
+        assert read_link(server.texts()[0]).startswith("/password/")
+    finally:
+        server.stop()
+    db.session.expire_all()
+    assert outbox(recipients="stella@stalled.example")[0].sent_at is not None
 
 
 # ---------------------------------------------------------------- CLI
@@ -251,6 +320,80 @@ def test_mail_send_pending_cli_reports_failures(app, runner, smtp_down):
     assert "Sent 0, failed 1; 1 still pending." in result.output
 
 
+def test_mail_worker_once_delivers_what_is_due(app, runner):
+    mark_all_sent()
+    for i in range(3):
+        queue(to=f"w{i}@example.com")
+    db.session.commit()
+    with mail.record_messages() as sent:
+        result = runner.invoke(args=["mail", "worker", "--once", "--batch", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Sent 3, failed 0; 0 still pending." in result.output
+    assert "Mail worker stopped after 1 round; 0 still pending." in result.output
+    assert sorted(m.recipients[0] for m in sent) == ["w0@example.com", "w1@example.com", "w2@example.com"]
+
+
+def test_mail_worker_polls_until_it_is_stopped(app):
+    """Mail queued while the worker waits goes out on its next round; a stop ends the wait at once."""
+    mark_all_sent()
+    stop = threading.Event()
+    worker = threading.Thread(target=mailer.run_worker, args=(app,),
+                              kwargs={"interval": 0.05, "stop": stop, "report": lambda _line: None})
+    with mail.record_messages() as sent:
+        worker.start()
+        queue(to="polled@example.com")
+        db.session.commit()
+        deadline = time.monotonic() + 10
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.02)
+        stop.set()
+        worker.join(5)
+    assert not worker.is_alive()
+    assert [m.recipients for m in sent] == [["polled@example.com"]]
+
+
+def test_mail_worker_keeps_running_when_a_round_fails(app, monkeypatch):
+    calls = []
+
+    def broken(*_a, **_k):
+        calls.append(1)
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(mailer, "deliver_all", broken)
+    assert mailer.run_worker(app, interval=0.01, max_rounds=3) == 3 and len(calls) == 3
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_mail_worker_process_delivers_and_stops_cleanly_on_a_signal(app, smtp, sig):
+    """The real process: it delivers to a real SMTP server, then a signal stops it with status 0."""
+    mark_all_sent()
+    queue(to="process@example.com")
+    db.session.commit()
+    env = {**os.environ, "FLASK_SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+           "FLASK_MAIL_SERVER": "127.0.0.1", "FLASK_MAIL_PORT": str(smtp.port), "FLASK_MAIL_TIMEOUT": "5",
+           "FLASK_SECRET_KEY": "test-secret-of-the-worker", "FLASK_PUBLIC_URL": "http://portal.test",
+           "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "mail", "worker", "--interval", "0.2"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not smtp.inbox.messages and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        if proc.poll() is not None:
+            pytest.fail(f"the worker exited early: {proc.communicate()[0]}")
+        assert [m["To"] for m in smtp.inbox.messages] == ["process@example.com"]
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out
+    assert f"Mail worker: {sig.name}, stopping" in out and "Mail worker stopped after" in out
+    assert "0 still pending" in out
+    assert len(smtp.inbox.messages) == 1
+
+
 # ---------------------------------------------------------------- real SMTP
 
 
@@ -260,7 +403,7 @@ def read_link(text: str) -> str:
     return match.group(1)
 
 
-def test_reset_password_over_real_smtp(app, client, auth, world, smtp):
+def test_reset_password_over_real_smtp(app, client, auth, world, smtp, runner):
     contact = world.a.contacts[0]
     staff = world.a.staff.email
     mark_all_sent()
@@ -270,7 +413,9 @@ def test_reset_password_over_real_smtp(app, client, auth, world, smtp):
     assert resp.status_code == 200
     assert f"Password link sent to {contact.email}" in resp.headers["HX-Trigger"]
     auth.logout()
-    # 2. the mail arrives at the SMTP server
+    # 2. the mail worker delivers it to the SMTP server
+    assert smtp.inbox.messages == []
+    assert runner.invoke(args=["mail", "worker", "--once"]).exit_code == 0
     assert len(smtp.inbox.messages) == 1
     message = smtp.inbox.messages[0]
     assert message["To"] == contact.email
@@ -369,3 +514,12 @@ def test_deliver_pending_quit_failure_after_acceptance_counts_as_sent(app, smtp,
     db.session.commit()
     assert mailer.deliver_pending(app) == (0, 0)
     assert [m["To"] for m in smtp.inbox.messages] == ["once@example.com"]
+
+
+def test_mail_timeout_is_short_and_configurable(monkeypatch):
+    from app import create_app
+    from config import Config, TestConfig
+
+    assert Config.MAIL_TIMEOUT == 10
+    monkeypatch.setenv("FLASK_MAIL_TIMEOUT", "3")
+    assert create_app(TestConfig).config["MAIL_TIMEOUT"] == 3
