@@ -18,7 +18,7 @@ from .schema import NAME_MAX, Contact, Hosting, ProductType, Room, RoomStatus
 
 
 def linkable_contacts(room: Room) -> list[Contact]:
-    """This company's contacts who are not yet Hosts of the room (SPEC §3.5; link() refuses nobody else)."""
+    """This company's contacts who are not yet Hosts of the room (link() refuses everyone else)."""
     linked = select(Hosting.contact_id).where(Hosting.room_id == room.id)
     return list(
         db.session.execute(

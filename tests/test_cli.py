@@ -1,4 +1,4 @@
-"""The command line of SPEC §5: seed demo, resellers create, users create."""
+"""The command line: seed demo, resellers create, users create."""
 import pytest
 from sqlalchemy import func, select
 

@@ -1,4 +1,4 @@
-"""The database itself enforces the hosting rules (SPEC §2), and the room helpers behave.
+"""The database itself enforces the hosting rules, and the room helpers behave.
 
 Every test here runs twice: on a schema built by ``db.create_all()`` and on one built by
 ``flask db upgrade``, so the CHECK constraints, keys and partial indexes are tested as migrated.
