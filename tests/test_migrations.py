@@ -1,8 +1,9 @@
-"""`flask db upgrade` on an empty database builds exactly what the models say."""
+"""`flask db upgrade` on an empty database builds exactly what the models say, plus the search indexes."""
 import os
 import subprocess
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
+from app import create_app
+from config import TestConfig
 from extensions import db
+from models.search_index import FTS_TABLES, SEARCH_INDEX_NAMES, is_search_object
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,16 +36,95 @@ def empty_database_url(tmp_path):
     admin.dispose()
 
 
-def test_upgrade_on_empty_database_matches_models(empty_database_url):
-    env = {**os.environ, "FLASK_SQLALCHEMY_DATABASE_URI": empty_database_url}
+def flask_db(url, *args):
+    env = {**os.environ, "FLASK_SQLALCHEMY_DATABASE_URI": url}
     result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"],
+        [sys.executable, "-m", "flask", "--app", "app", "db", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _include(obj, name, type_, reflected, compare_to):
+    return not (reflected and compare_to is None and is_search_object(name))
+
+
+def search_objects(conn) -> set[tuple[str, str]]:
+    """(type, name) of the FTS tables, triggers and search indexes in a database."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(text("SELECT type, name FROM sqlite_master WHERE name LIKE '%fts%' OR name LIKE 'ix_search_%'"))
+    else:
+        rows = conn.execute(text("SELECT 'index', indexname FROM pg_indexes WHERE indexname LIKE 'ix_search_%' "
+                                 "UNION ALL SELECT 'extension', extname FROM pg_extension WHERE extname = 'pg_trgm'"))
+    return {tuple(r) for r in rows}
+
+
+def test_upgrade_on_empty_database_matches_models(empty_database_url):
+    flask_db(empty_database_url, "upgrade")
     engine = create_engine(empty_database_url)
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": _include})
         diff = compare_metadata(ctx, db.metadata)
+        objects = search_objects(conn)
     engine.dispose()
     assert diff == [], f"models and migrations disagree: {diff}"
+    if empty_database_url.startswith("sqlite"):
+        assert {("table", t) for t in FTS_TABLES} <= objects
+        assert {("trigger", f"{t}_{op}") for t in FTS_TABLES for op in ("ai", "ad", "au")} <= objects
+    else:
+        assert ("extension", "pg_trgm") in objects
+    assert {name for _, name in objects} & SEARCH_INDEX_NAMES
+
+
+def test_migrated_search_objects_match_create_all(app, empty_database_url):
+    """The frozen copy in migration 0002 builds what create_all (the test schema) builds."""
+    flask_db(empty_database_url, "upgrade")
+    engine = create_engine(empty_database_url)
+    with engine.connect() as conn:
+        migrated = search_objects(conn)
+    engine.dispose()
+    with db.engine.connect() as conn:
+        created = search_objects(conn)
+    assert migrated == created
+
+
+def _insert_company(url, name):
+    engine = create_engine(url)
+    now = datetime(2026, 1, 1)
+    with engine.begin() as conn:
+        rid = conn.execute(text(
+            "INSERT INTO resellers (name, trial_days, demo_days, brand_color, embed_origins, embed_secret, embed_epoch, "
+            "created_at) VALUES ('Old Reseller', 14, 7, '#000000', '', 's', 0, :now) RETURNING id"), {"now": now}).scalar()
+        conn.execute(text(
+            "INSERT INTO companies (reseller_id, name, name_key, type, status, branded, created_at, version) "
+            "VALUES (:rid, :name, :key, 'Business', 'prospect', false, :now, 1)"),
+            {"rid": rid, "name": name, "key": name.lower(), "now": now})
+    engine.dispose()
+
+
+def test_search_works_on_migrated_database(empty_database_url):
+    """Rows from before 0002 are indexed by it, and rows written after are kept in step by the triggers."""
+    import models
+
+    flask_db(empty_database_url, "upgrade", "0001")
+    _insert_company(empty_database_url, "Lisbon Harbour Dental")
+    flask_db(empty_database_url, "upgrade")
+    migrated = create_app(type("M", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": empty_database_url}))
+    with migrated.app_context():
+        try:
+            found = db.session.execute(models.search_companies("harbour")).scalars().all()
+            assert [c.name for c in found] == ["Lisbon Harbour Dental"]
+            company = found[0]
+            room = models.create_room(company, {"name": "Quayside Standup", "product_type": "team room",
+                                                "status": "paid subscriber"})
+            db.session.commit()
+            assert db.session.execute(models.search_rooms("aysid")).scalars().all() == [room]
+            assert db.session.execute(models.search_rooms("arbou")).scalars().all() == [room]  # by company name
+            models.update_room(room, {"name": "Dockside Standup", "product_type": "team room",
+                                      "status": "paid subscriber"})
+            db.session.commit()
+            assert db.session.execute(models.search_rooms("quayside st")).scalars().all() == []  # the slug keeps "quayside-standup"
+            assert db.session.execute(models.search_rooms("ockside")).scalars().all() == [room]
+        finally:
+            db.session.remove()
+            db.engine.dispose()
