@@ -103,8 +103,10 @@ def base36(n: int) -> str:
             return out
 
 
-def _paired(rng: random.Random, index: int, mean: int, spread: int, memo: dict) -> int:
+def _paired(rng: random.Random, index: int, total: int, mean: int, spread: int, memo: dict) -> int:
     """Counts that vary per company but sum to exactly mean × companies (pairs get +d and −d)."""
+    if index == total - 1 and index % 2 == 0:
+        return mean
     if index % 2 == 0:
         memo["d"] = rng.randint(0, spread)
         return mean + memo["d"]
@@ -119,6 +121,7 @@ class Generator:
         self.domains: set[str] = set()
         self.memo_contacts: dict = {}
         self.memo_rooms: dict = {}
+        self.total = 0  # companies in the plan
 
     def when(self, days_back_max: int, not_before: datetime | None = None) -> datetime:
         rng = self.rng
@@ -159,7 +162,7 @@ class Generator:
     def contacts(self, company: dict, index: int, next_id) -> list[dict]:
         rng = self.rng
         out, used = [], set()
-        for k in range(_paired(rng, index, 10, 7, self.memo_contacts)):
+        for k in range(_paired(rng, index, self.total, 10, 7, self.memo_contacts)):
             first = rng.choice(FIRST)
             last = RARE_LAST if rng.random() < 1 / 30000 else rng.choice(LAST)
             local = f"{ascii_word(first)}.{ascii_word(last)}"
@@ -199,7 +202,7 @@ class Generator:
     def rooms(self, company: dict, index: int, contacts: list[dict], next_room, next_host) -> tuple[list, list]:
         rng = self.rng
         rooms, hosts = [], []
-        for _ in range(_paired(rng, index, 5, 4, self.memo_rooms)):
+        for _ in range(_paired(rng, index, self.total, 5, 4, self.memo_rooms)):
             rid = next_room()
             ptype = ProductType.PERSONAL.value if rng.random() < 0.4 else ProductType.TEAM.value
             if ptype == ProductType.PERSONAL:
@@ -262,6 +265,7 @@ def seed_scale(companies: int, seed: int = 1, today: date | None = None, progres
     others = max(1, companies // OTHERS_PER_MAIN)
     plan = [resellers[0].id] * companies + [r.id for r in resellers[1:] for _ in range(others)]
     gen.rng.shuffle(plan)  # interleaved: neighbouring ids belong to different resellers
+    gen.total = len(plan)
     next_company, next_contact = _counter(_max_id(Company)), _counter(_max_id(Contact))
     next_room, next_host = _counter(_max_id(Room)), _counter(_max_id(Hosting))
     conn = db.session.connection()
