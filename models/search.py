@@ -5,6 +5,10 @@ tables on SQLite, pg_trgm GIN indexes on PostgreSQL (see ``search_index``). Resu
 relevance (exact, then starts with, then a word starts with, then anywhere), then by the list's sort.
 A term of 1–2 characters (too short for a trigram) matches names that start with it, through a
 (reseller_id, key) B-tree, and at most ``SHORT_TERM_CAP`` rows by name.
+
+The work stays bounded for common terms ("son" is in 7,000 contacts at size L): the substring
+candidates are cut at ``SEARCH_CAP`` rows of the tenant (the first found), and the names that start
+with the term (the most relevant ones) are added through the prefix index, so they are never cut away.
 Bad input never raises: control characters are dropped, the term is cut to ``TERM_MAX`` characters,
 LIKE wildcards are escaped and FTS5 syntax is quoted as one phrase.
 """
@@ -23,6 +27,7 @@ search_index.register(db.metadata)
 
 TERM_MAX = 100
 SHORT_TERM_CAP = 500
+SEARCH_CAP = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -89,6 +94,15 @@ def _capped_prefix_ids(model, key, term: str):
     return select(model.id).where(_starts_with(key, term)).order_by(key).limit(SHORT_TERM_CAP)
 
 
+def _capped(model, condition):
+    """At most SEARCH_CAP ids of the tenant's rows that meet ``condition`` (an ORM select: the scope applies)."""
+    return select(model.id).where(condition).limit(SEARCH_CAP)
+
+
+def _any_of(*selects):
+    return union_all(*(s.subquery().select() for s in selects))
+
+
 # Expressions the search indexes are built on (search_index): the same text, so the planner matches them.
 def contact_full_name():
     return func.lower(Contact.first_name + literal_column("' '") + Contact.last_name)
@@ -109,7 +123,9 @@ def search_companies(q: str = "", type_: str | None = None, status: str | None =
     stmt = select(Company)
     term = clean_term(q)
     if len(term) >= 3:
-        stmt = stmt.where(Company.id.in_(company_ids_matching(term))).order_by(_relevance(Company.name_key, term))
+        ids = _any_of(_capped(Company, Company.id.in_(company_ids_matching(term))),
+                      _capped_prefix_ids(Company, Company.name_key, term))
+        stmt = stmt.where(Company.id.in_(ids)).order_by(_relevance(Company.name_key, term))
     elif term:
         stmt = stmt.where(Company.id.in_(_capped_prefix_ids(Company, Company.name_key, term)))
     if type_:
@@ -124,15 +140,16 @@ def search_contacts(q: str = "", company_id: int | None = None, state: str | Non
     term = clean_term(q)
     if len(term) >= 3:
         if _dialect() == "sqlite":
-            ids = _fts_ids("contacts_fts", term)
+            matching = Contact.id.in_(_fts_ids("contacts_fts", term))
         else:
             like = _like(term)
-            ids = select(Contact.id).where(or_(contact_full_name().like(like, escape="\\"),
-                                               func.lower(Contact.email).like(like, escape="\\")))
+            matching = or_(contact_full_name().like(like, escape="\\"), func.lower(Contact.email).like(like, escape="\\"))
+        ids = _any_of(_capped(Contact, matching), _capped_prefix_ids(Contact, contact_full_name(), term),
+                      _capped_prefix_ids(Contact, contact_last_first(), term))
         stmt = stmt.where(Contact.id.in_(ids)).order_by(_relevance(contact_full_name(), term))
     elif term:
-        ids = union_all(_capped_prefix_ids(Contact, contact_full_name(), term).subquery().select(),
-                        _capped_prefix_ids(Contact, contact_last_first(), term).subquery().select())
+        ids = _any_of(_capped_prefix_ids(Contact, contact_full_name(), term),
+                      _capped_prefix_ids(Contact, contact_last_first(), term))
         stmt = stmt.where(Contact.id.in_(ids))
     if company_id:
         stmt = stmt.where(Contact.company_id == company_id)
@@ -146,12 +163,13 @@ def search_rooms(q: str = "", company_id: int | None = None, status: str | None 
     term = clean_term(q)
     if len(term) >= 3:
         if _dialect() == "sqlite":
-            direct = _fts_ids("rooms_fts", term)
+            direct = Room.id.in_(_fts_ids("rooms_fts", term))
         else:
             like = _like(term)
-            direct = select(Room.id).where(or_(Room.name_key.like(like, escape="\\"), Room.slug.like(like, escape="\\")))
-        via_company = select(Room.id).where(Room.company_id.in_(company_ids_matching(term)))
-        stmt = stmt.where(Room.id.in_(union_all(direct, via_company))).order_by(_relevance(Room.name_key, term))
+            direct = or_(Room.name_key.like(like, escape="\\"), Room.slug.like(like, escape="\\"))
+        ids = _any_of(_capped(Room, direct), _capped(Room, Room.company_id.in_(company_ids_matching(term))),
+                      _capped_prefix_ids(Room, Room.name_key, term))
+        stmt = stmt.where(Room.id.in_(ids)).order_by(_relevance(Room.name_key, term))
     elif term:
         stmt = stmt.where(Room.id.in_(_capped_prefix_ids(Room, Room.name_key, term)))
     if company_id:

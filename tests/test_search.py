@@ -196,3 +196,14 @@ def test_sqlite_plan_uses_the_search_index(app, data, fn, term, index):
     assert index in plan, plan
     for table in ("rooms", "contacts", "companies"):
         assert f"SCAN {table} " not in plan + " " and not plan.endswith(f"SCAN {table}"), plan
+
+
+def test_common_terms_are_capped_but_keep_the_best_matches(app, world, monkeypatch):
+    monkeypatch.setattr(models.search, "SEARCH_CAP", 3)
+    company = world.a.company
+    for i in range(6):
+        factories.room(company, f"Pyramid {i}")
+    factories.room(company, "Midway")  # the newest, beyond the cap of substring matches
+    found = names(run(models.search_rooms("mid")))
+    assert found[0] == "Midway"  # starts with the term: found through the prefix index, first by relevance
+    assert len(found) == 4  # 3 substring candidates and the prefix match
