@@ -207,3 +207,14 @@ def test_common_terms_are_capped_but_keep_the_best_matches(app, world, monkeypat
     found = names(run(models.search_rooms("mid")))
     assert found[0] == "Midway"  # starts with the term: found through the prefix index, first by relevance
     assert len(found) == 4  # 3 substring candidates and the prefix match
+
+
+def test_postgresql_plans_each_search_with_its_term(app):
+    """No server-side prepared statements: a generic plan would not know how selective a term is."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL driver setting")
+    raw = db.engine.raw_connection()
+    try:
+        assert raw.driver_connection.prepare_threshold is None
+    finally:
+        raw.close()
