@@ -113,6 +113,18 @@ class Server:
         sizes = [int(line.split()[1]) for line in out.splitlines() if line.strip()]
         return max(sizes) / 1024 if sizes else 0.0
 
+    def worker_cpu_seconds(self) -> float:
+        """User + system CPU time of the workers so far: unlike latency, not inflated by other processes' load."""
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True).stdout
+        total = 0
+        for pid in out.split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=30)
@@ -222,7 +234,10 @@ def measure(size: str, url: str, args) -> tuple[str, list[dict]]:
             resp, frag = request(server.port, path, frag_headers)
             _, page = request(server.port, path, headers)
             load(server.port, path, frag_headers, 1, args.concurrency)  # warm up
+            cpu = server.worker_cpu_seconds()
             stats = load(server.port, path, frag_headers, args.duration, args.concurrency)
+            cpu = server.worker_cpu_seconds() - cpu
+            stats["cpu"] = cpu * 1000 / max(1, stats["rps"] * round(args.duration))
             results.append({"label": label, "status": resp.status, "frag": len(frag) if htmx else None,
                             "page": len(page), "queries": resp.getheader("X-Queries") or "-",
                             "rss": server.worker_rss_mb(), **stats})
@@ -235,22 +250,25 @@ def measure(size: str, url: str, args) -> tuple[str, list[dict]]:
 def table(size: str, note: str, rows: list[dict]) -> str:
     floor = rows[0]
     lines = [f"\n### {size} ({note})\n",
-             "| endpoint | req/s | ×floor | p50 ms | ×floor | p99 ms | ×floor | fragment B | page B | queries | worker RSS MB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| endpoint | req/s | ×floor | p50 ms | ×floor | p99 ms | ×floor | worker CPU ms/req | ×floor "
+             "| fragment B | page B | queries | worker RSS MB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         flag = "" if r["status"] == 200 and not r["errors"] else f" ({r['status']}, {r['errors']} errors)"
         lines.append(
             f"| {r['label']}{flag} "
             f"| {r['rps']:.0f} | {r['rps'] / floor['rps']:.2f} | {r['p50']:.1f} | {r['p50'] / floor['p50']:.1f} "
-            f"| {r['p99']:.1f} | {r['p99'] / floor['p99']:.1f} | {r['frag'] if r['frag'] is not None else '-'} "
+            f"| {r['p99']:.1f} | {r['p99'] / floor['p99']:.1f} | {r['cpu']:.2f} | {r['cpu'] / floor['cpu']:.1f} "
+            f"| {r['frag'] if r['frag'] is not None else '-'} "
             f"| {r['page']} | {r['queries']} | {r['rss']:.0f} |")
     return "\n".join(lines)
 
 
 def growth(small: list[dict], large: list[dict]) -> str:
-    lines = ["\n### Growth L/S\n", "| endpoint | p50 L/S | req/s L/S | queries S → L | RSS L/S |", "|---|---:|---:|---|---:|"]
+    lines = ["\n### Growth L/S\n", "| endpoint | p50 L/S | req/s L/S | CPU ms/req L/S | queries S → L | RSS L/S |",
+             "|---|---:|---:|---:|---|---:|"]
     for s, l in zip(small, large):
-        lines.append(f"| {s['label']} | {l['p50'] / s['p50']:.2f} | {l['rps'] / s['rps']:.2f} | "
+        lines.append(f"| {s['label']} | {l['p50'] / s['p50']:.2f} | {l['rps'] / s['rps']:.2f} | {l['cpu'] / s['cpu']:.2f} | "
                      f"{s['queries']} → {l['queries']} | {l['rss'] / s['rss']:.2f} |")
     return "\n".join(lines)
 
