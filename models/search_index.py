@@ -67,7 +67,8 @@ SQLITE_FILL = [
     "INSERT INTO rooms_fts(rowid, name, slug) SELECT id, name, slug FROM rooms",
 ]
 
-SQLITE_DROP = [f"DROP TABLE IF EXISTS {name}" for name in FTS_TABLES] + [
+SQLITE_DROP = [f"DROP TRIGGER IF EXISTS {name}_{op}" for name in FTS_TABLES for op in ("ai", "ad", "au")] + [
+    f"DROP TABLE IF EXISTS {name}" for name in FTS_TABLES] + [
     f"DROP INDEX IF EXISTS {name}" for name in SQLITE_INDEX_NAMES
 ]
 

@@ -128,3 +128,14 @@ def test_search_works_on_migrated_database(empty_database_url):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_downgrade_removes_the_search_objects(empty_database_url):
+    flask_db(empty_database_url, "upgrade")
+    flask_db(empty_database_url, "downgrade", "0001")
+    engine = create_engine(empty_database_url)
+    with engine.connect() as conn:
+        left = {name for kind, name in search_objects(conn) if kind != "extension"}  # pg_trgm may serve others
+    engine.dispose()
+    assert left == set()
+    _insert_company(empty_database_url, "After Downgrade Ltd")  # no trigger points at a dropped table

@@ -41,6 +41,15 @@ SQLITE_FILL = [
 ]
 
 SQLITE_DROP = [
+    'DROP TRIGGER IF EXISTS companies_fts_ai',
+    'DROP TRIGGER IF EXISTS companies_fts_ad',
+    'DROP TRIGGER IF EXISTS companies_fts_au',
+    'DROP TRIGGER IF EXISTS contacts_fts_ai',
+    'DROP TRIGGER IF EXISTS contacts_fts_ad',
+    'DROP TRIGGER IF EXISTS contacts_fts_au',
+    'DROP TRIGGER IF EXISTS rooms_fts_ai',
+    'DROP TRIGGER IF EXISTS rooms_fts_ad',
+    'DROP TRIGGER IF EXISTS rooms_fts_au',
     'DROP TABLE IF EXISTS companies_fts',
     'DROP TABLE IF EXISTS contacts_fts',
     'DROP TABLE IF EXISTS rooms_fts',
