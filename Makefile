@@ -1,12 +1,16 @@
 # Two commands on a fresh machine with Python 3.11+:
 #   make run    set up, migrate, seed demo data if empty, serve http://127.0.0.1:5000
 #   make test   set up and run the whole test suite
+#   make serve  migrate and serve under gunicorn: WORKERS=4 BIND=0.0.0.0:8000 (rate limits: set
+#               FLASK_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 so that all workers share them)
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 FLASK = $(BIN)/flask --app app
+WORKERS ?= 2
+BIND ?= 127.0.0.1:8000
 
-.PHONY: run test install
+.PHONY: run test install serve bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +33,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+serve: install
+	$(FLASK) db upgrade
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(BIND) 'app:create_app()'
+
+bench: install
+	$(BIN)/python bench/run.py

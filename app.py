@@ -35,6 +35,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     app.config.from_prefixed_env()
+    no_generic_plans(app)
     check_secret_key(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config.get("TEMPLATES_STRICT"):
@@ -70,6 +71,16 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_error_boundary(app)
     cli.register(app)
     return app
+
+
+def no_generic_plans(app: Flask) -> None:
+    """PostgreSQL: plan every statement with its values. psycopg prepares a statement after 5 runs, and
+    PostgreSQL then may switch to one generic plan, which for a search (LIKE on a trigram index) cannot
+    know how selective the term is and turns a 10 ms search into 80 ms (bench/README.md)."""
+    if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql+psycopg"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"prepare_threshold": None, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def check_secret_key(app: Flask) -> None:

@@ -133,6 +133,25 @@ def seed_demo():
     click.echo(f"  {'ann.lee@acme.example':32} contact of Acme Dental (host: My rooms)")
 
 
+@seed.command("scale")
+@click.option("--companies", default=200, show_default=True, help="Client companies of the main reseller (L: 20000).")
+@click.option("--seed", "seed_", default=1, show_default=True, help="Random seed: the same seed gives the same data.")
+def seed_scale_command(companies, seed_):
+    """Load a large deterministic data set for benchmarks (bulk inserts) and print its login."""
+    import seed_scale
+
+    total = companies + 9 * max(1, companies // seed_scale.OTHERS_PER_MAIN)
+    try:
+        with click.progressbar(length=total, label=f"Seeding {total} companies") as bar:
+            result = seed_scale.seed_scale(companies, seed_, progress=bar.update)
+    except models.RuleError as err:
+        db.session.rollback()
+        raise click.ClickException(err.message)
+    click.echo(f"Loaded {result['companies']} companies, {result['contacts']} contacts, {result['rooms']} rooms and "
+               f"{result['hostings']} host links for {result['resellers']} resellers.")
+    click.echo(f"Reseller login: {result['login']} (password: {result['password']})")
+
+
 @mail_cli.command("send-pending")
 @click.option("--batch", default=100, show_default=True, help="Messages claimed per round.")
 def mail_send_pending(batch):

@@ -173,3 +173,48 @@ def test_login_rate_limit_counts_clients_behind_a_proxy():
         assert other.status_code == 422
         db.session.remove()
         db.engine.dispose()
+
+
+def test_login_rate_limit_is_shared_through_redis():
+    """With FLASK_RATELIMIT_STORAGE_URI=redis://…, every worker (here: two apps) counts against one limit."""
+    import uuid
+
+    redis = pytest.importorskip("redis")
+    from app import create_app
+    from config import TestConfig
+    from extensions import db, limiter
+
+    from .conftest import PortalClient
+
+    server = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5)
+    try:
+        server.ping()
+    except redis.exceptions.RedisError:
+        pytest.skip("no Redis answers on 127.0.0.1:6379")
+    prefix = f"test-ratelimit-{uuid.uuid4().hex}"  # our own keys only: the Redis may be shared
+    config = type("Redis", (TestConfig,), {"SQLALCHEMY_DATABASE_URI": "sqlite://", "RATELIMIT_LOGIN": "2 per minute",
+                                           "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+                                           "RATELIMIT_STORAGE_OPTIONS": {"key_prefix": prefix}})
+    saved = (limiter._storage, limiter._limiter, dict(limiter._storage_options))  # the session app's memory storage
+    data = {"email": "nobody@example.com", "password": "wrong"}
+    try:
+        statuses = []
+        for _ in range(2):  # two apps, as two gunicorn workers would be: each makes its own Redis storage
+            app = create_app(config)
+            app.test_client_class = PortalClient
+            with app.app_context():
+                db.create_all()
+                client = app.test_client()
+                statuses += [client.post("/login", data=data).status_code for _ in range(2)]
+                db.session.remove()
+                db.engine.dispose()
+        assert statuses == [422, 422, 429, 429]
+        assert type(limiter._storage).__name__ == "RedisStorage"
+        assert any(server.scan_iter(f"{prefix}*"))
+    finally:
+        for key in server.scan_iter(f"{prefix}*"):
+            server.delete(key)
+        limiter._storage, limiter._limiter = saved[0], saved[1]
+        limiter._storage_options.clear()
+        limiter._storage_options.update(saved[2])
+        server.close()
