@@ -48,7 +48,8 @@ def imports_of(name: str, path: Path) -> set[str]:
         for target in targets:
             while target and target not in MODULES:
                 target = target.rpartition(".")[0]
-            if target and target != name:
+            # a module's own package is always imported first, whatever the module says: not an edge
+            if target and target != name and not name.startswith(target + "."):
                 found.add(target)
     return found
 
