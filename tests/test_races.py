@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.cookiejar
 import re
 import threading
-import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,12 +18,13 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import Integer, cast, func, select
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
 from extensions import db
 from models import Company, Contact, Hosting, ProductType, Room
 
 from . import factories
+from .live import QuietHandler, Recorder
 
 ROUNDS = 20
 
@@ -32,30 +32,10 @@ ROUNDS = 20
 # --------------------------------------------------------------------------- a live server and HTTP clients
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, code="-", size="-"):
-        pass
-
-
-class _Recorder:
-    """Remembers exceptions the app raised while serving, so a test can show them."""
-
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
-        self.errors: list[str] = []
-
-    def __call__(self, environ, start_response):
-        try:
-            return self.wsgi_app(environ, start_response)
-        except Exception:
-            self.errors.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}\n{traceback.format_exc()}")
-            raise
-
-
 @pytest.fixture(scope="module")
 def server(app):
-    recorder = _Recorder(app)
-    srv = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=_Quiet)
+    recorder = Recorder(app)
+    srv = make_server("127.0.0.1", 0, recorder, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=srv.serve_forever, name="race-server", daemon=True)
     thread.start()
     srv.url = f"http://127.0.0.1:{srv.server_port}"

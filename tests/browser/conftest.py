@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import os
 import threading
-import traceback
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
 from .. import factories
+from ..live import QuietHandler, Recorder
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -55,34 +55,12 @@ def pytest_configure(config):
 # --------------------------------------------------------------------------- servers
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log lines; errors are still reported."""
-
-    def log_request(self, code="-", size="-"):
-        pass
-
-
-class _Recorder:
-    """WSGI middleware that remembers exceptions the app raised while serving."""
-
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
-        self.errors: list[str] = []
-
-    def __call__(self, environ, start_response):
-        try:
-            return self.wsgi_app(environ, start_response)
-        except Exception:
-            self.errors.append(f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}\n{traceback.format_exc()}")
-            raise
-
-
 class LiveServer:
     """A threaded werkzeug server in a background thread."""
 
     def __init__(self, wsgi_app, host: str = "127.0.0.1"):
-        self.recorder = _Recorder(wsgi_app)
-        self.server = make_server(host, 0, self.recorder, threaded=True, request_handler=_QuietHandler)
+        self.recorder = Recorder(wsgi_app)
+        self.server = make_server(host, 0, self.recorder, threaded=True, request_handler=QuietHandler)
         self.host = host
         self.port = self.server.server_port
         self.url = f"http://{host}:{self.port}"
