@@ -61,7 +61,7 @@ def test_journey_1_add_company_duplicate_name_is_explained(page, live_server, wo
 
 def live_count(row, kind):
     """The live contacts or live rooms count in a company row (a link to the filtered list)."""
-    return row.locator(f"td.live-{kind}").get_by_role("link")
+    return row.locator(f"a[data-count={kind}]")
 
 
 def test_journey_2_add_contact_and_room_from_company_row(page, live_server, world):

@@ -1,0 +1,141 @@
+"""The lists at scale: a constant number of queries per request whatever the data size, and fragments
+that carry only the rows and the pager.
+
+Bigger data is seeded with bulk Core inserts (the factories go through the model layer one row at a
+time, too slow for thousands of rows)."""
+import html
+import re
+from datetime import timedelta
+
+from sqlalchemy import event, insert, select
+
+from extensions import db
+from models import Company, Contact, Hosting, Room, utcnow
+
+from . import factories
+
+FIRST = ["Olivia", "Liam", "Amelia", "Noah", "Isabella", "Oliver", "Sophia", "Elijah", "Charlotte", "Mateo"]
+LAST = ["Johnson", "Williams", "Brown", "Garcia", "Martinez", "Anderson", "Thompson", "Robinson", "Fitzgerald",
+        "Nakamura"]
+WORDS = ["Northwind", "Contoso", "Fabrikam", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Acme", "Tyrell"]
+KINDS = ["Industries", "Consulting Group", "Healthcare Partners", "Learning Trust", "Logistics Ltd"]
+MAX_QUERIES = 4
+
+
+def seed(reseller, start: int, stop: int) -> None:
+    """Companies start..stop-1 of ``reseller``, each with two contacts and a room that one of them hosts."""
+    now = utcnow()
+    rid = reseller.id
+    companies = [{"reseller_id": rid, "name": f"{WORDS[i % 10]} {KINDS[i % 5]} {i}",
+                  "name_key": f"{WORDS[i % 10]} {KINDS[i % 5]} {i}".lower(), "type": "Business",
+                  "status": "customer", "branded": i % 3 == 0, "created_at": now - timedelta(minutes=i), "version": 1}
+                 for i in range(start, stop)]
+    db.session.execute(insert(Company), companies)
+    ids = dict(db.session.execute(
+        Company.__table__.select().with_only_columns(Company.name, Company.id).where(Company.reseller_id == rid)
+    ).all())
+    contacts, rooms = [], []
+    for i in range(start, stop):
+        cid = ids[companies[i - start]["name"]]
+        for j in range(2):
+            contacts.append({"reseller_id": rid, "company_id": cid, "first_name": FIRST[(i + j) % 10],
+                             "last_name": f"{LAST[i % 10]}-{i}", "email": f"p{i}.{j}@{WORDS[i % 10].lower()}{rid}.example",
+                             "role_names": "", "state": "live", "session_epoch": 0, "created_at": now, "version": 1})
+        rooms.append({"reseller_id": rid, "company_id": cid, "name": f"{WORDS[i % 10]} Weekly Standup {i}",
+                      "name_key": f"{WORDS[i % 10]} weekly standup {i}", "product_type": "team room", "status": "trial",
+                      "suspended": False, "created_at": now, "end_date": (now + timedelta(days=i % 30)).date(),
+                      "slug": f"standup-{rid}-{i}", "max_participants": 25, "lobby": False, "recording": False,
+                      "version": 1})
+    db.session.execute(insert(Contact), contacts)
+    db.session.execute(insert(Room), rooms)
+    db.session.commit()
+
+
+def add_hosts(room, n: int) -> None:
+    """``n`` more contacts of the room's company, each a Host of it."""
+    now = utcnow()
+    rows = [{"reseller_id": room.reseller_id, "company_id": room.company_id, "first_name": "Host",
+             "last_name": f"H{room.id}-{i}", "email": f"h{room.id}.{i}.{now.timestamp()}@hosts.example",
+             "role_names": "", "state": "live", "session_epoch": 0, "created_at": now, "version": 1}
+            for i in range(n)]
+    db.session.execute(insert(Contact), rows)
+    ids = [c.id for c in db.session.execute(
+        select(Contact).where(Contact.email.like(f"h{room.id}.%@hosts.example"))).scalars()]
+    known = {h.contact_id for h in db.session.execute(select(Hosting).where(Hosting.room_id == room.id)).scalars()}
+    db.session.execute(insert(Hosting), [
+        {"reseller_id": room.reseller_id, "company_id": room.company_id, "room_id": room.id, "contact_id": cid,
+         "room_type": room.product_type, "is_owner": False, "linked_at": now} for cid in ids if cid not in known])
+    db.session.commit()
+
+
+class QueryCounter:
+    def __init__(self):
+        self.statements = []
+
+    def __enter__(self):
+        event.listen(db.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn, _cursor, statement, *_args):
+        self.statements.append(statement)
+
+
+def next_url(text: str) -> str | None:
+    found = re.search(r'<a href="([^"]+)" hx-get="[^"]+" hx-push-url="true" rel="next">Next<', text)
+    return html.unescape(found.group(1)) if found else None
+
+
+def list_requests(world):
+    """(label, path, headers) of every list request the test measures: each list as a page, as the
+    table fragment (a sort) and as the rows fragment (a search, a filter, a page), with and without
+    search, filter and sort, and the room edit screen."""
+    a = world.a
+    rows = lambda name: {"HX-Request": "true", "HX-Target": f"{name}-rows"}  # noqa: E731
+    table = {"HX-Request": "true", "HX-Target": "x-table"}
+    out = []
+    for path, name, variants in (
+        ("/companies", "company", ["", "?q=corp", "?q=ac", "?sort=-contacts", "?sort=rooms", "?type=Business&sort=-created",
+                                   "?status=customer&sort=branded"]),
+        ("/contacts", "contact", ["", "?q=garcia", "?q=ol", "?sort=company", f"?company={a.company.id}", "?state=live&sort=-email"]),
+        ("/rooms", "room", ["", "?q=standup", "?q=ac", "?sort=-end", f"?company={a.company.id}", "?type=team+room&sort=company"]),
+    ):
+        for v in variants:
+            out += [("page", path + v, {}), ("table", path + v, table), ("rows", path + v, rows(name))]
+        out.append(("next", (path, variants[0], name), rows(name)))
+    out.append(("edit", f"/rooms/{a.team.id}/edit", {}))
+    out.append(("edit", f"/rooms/{a.team.id}/edit", {"HX-Request": "true"}))
+    return out
+
+
+def measure(client, world) -> dict:
+    counts = {}
+    for label, path, headers in list_requests(world):
+        if label == "next":  # the second page (keyset), then the third: a page deep in the list
+            base, variant, name = path
+            path = next_url(client.get(base + variant, headers=headers).text)
+            assert path, f"{base}: no second page"
+            path = next_url(client.get(path, headers=headers).text) or path
+            key = f"{base} next page"
+        else:
+            key = f"{label} {path} {headers.get('HX-Target', '')}"
+        with QueryCounter() as qc:
+            resp = client.get(path, headers=headers)
+        assert resp.status_code == 200, (key, resp.status_code)
+        counts[key] = (len(qc.statements), qc.statements)
+    return counts
+
+
+def test_every_list_runs_the_same_few_queries_at_any_size(reseller_client, world):
+    seed(world.a.reseller, 0, 60)  # "small": a page and a bit of everything
+    seed(world.b.reseller, 0, 5)
+    small = measure(reseller_client, world)
+    seed(world.a.reseller, 60, 2000)  # "bigger": 2,000 companies, 4,000 contacts, 2,000 rooms
+    add_hosts(world.a.team, 40)
+    big = measure(reseller_client, world)
+    for key, (n, statements) in small.items():
+        m, big_statements = big[key]
+        assert n == m, f"{key}: {n} queries with little data, {m} with more\n" + "\n".join(big_statements)
+        assert n <= MAX_QUERIES, f"{key}: {n} queries\n" + "\n".join(s[:200] for s in statements)
