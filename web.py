@@ -242,9 +242,12 @@ class ListArgs:
         """This list's URL with ``key`` set to each row's id (built once, filled in per row)."""
         return UrlTemplate.of(self.url(**{key: int(UrlTemplate.PLACEHOLDER)}))
 
+    def sort_next(self, key: str) -> str:
+        """The sort a click on ``key``'s header asks for: ascending, or descending when it already is."""
+        return f"-{key}" if self.sort == key else key
+
     def sort_url(self, key: str) -> str:
-        new = f"-{key}" if self.sort == key else key
-        return self.url(sort=new)
+        return self.url(sort=self.sort_next(key))
 
     def sort_mark(self, key: str) -> str:
         if self.sort_key != key:
