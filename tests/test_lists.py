@@ -180,3 +180,18 @@ def test_counts_are_capped_and_scoped(reseller_client, world):
     text = reseller_client.get("/rooms?company=%d" % world.a.company.id, htmx=True,
                                headers={"HX-Target": "room-rows"}).text
     assert ">2 matches<" in text  # A Team and A Personal; reseller B's rooms are not counted
+
+
+@pytest.mark.parametrize("sort", ["contacts", "-contacts", "rooms", "-rooms", "branded", "-type"])
+def test_companies_keyset_pages_by_any_column(reseller_client, world, sort):
+    """Keyset pages by a live count, a yes/no or a type too: every company once, in the column's order."""
+    seed(world.a.reseller, 0, 12)
+    add_hosts(world.a.team, 2)  # A Corp: more live contacts than the others
+    headers = {"HX-Request": "true", "HX-Target": "company-rows"}
+    path, seen = f"/companies?sort={sort}&per_page=5", []
+    while path:
+        text = reseller_client.get(path, headers=headers).text
+        seen += re.findall(r'<tr id="company-(\d+)"', text)
+        path = next_url(text)
+    full = reseller_client.get(f"/companies?sort={sort}&per_page=100", headers=headers).text
+    assert seen == re.findall(r'<tr id="company-(\d+)"', full) and len(seen) == 14  # + A Corp, Reseller A
