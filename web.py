@@ -117,7 +117,6 @@ class ListPage:
     (exactly up to COUNT_CAP; None when a stale cursor leaves an empty page)."""
 
     items: list
-    extras: list  # the extra columns selected with each row (the live counts), same order as items
     has_prev: bool
     has_next: bool
     total: int | None
@@ -180,14 +179,16 @@ class ListArgs:
         desc = self.descending != reverse
         return stmt.order_by(col.desc() if desc else col.asc(), tiebreak.desc() if desc else tiebreak.asc())
 
-    def paginate(self, stmt: Select, tiebreak, *extra_columns) -> ListPage:
-        """One query: the page's rows (with ``extra_columns``), one more to tell whether another page
-        follows, and the capped count of all matches as a scalar subquery (evaluated once)."""
+    def paginate(self, stmt: Select, tiebreak) -> ListPage:
+        """One query: the page's rows, one more to tell whether another page follows, and the capped
+        count of all matches as an uncorrelated scalar subquery (evaluated once).
+
+        ``tiebreak`` is the model's id column: it makes the order total, so a cursor is exact."""
         col = self.sorts[self.sort_key]
         n = self.per_page
         matches = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
         total = select(func.count()).select_from(matches).scalar_subquery()
-        query = stmt.add_columns(col, total, *extra_columns)
+        query = stmt.add_columns(col, total)
         back = self.before is not None
         if self.q:  # relevance first (the search's order), then the sort: numbered pages of a capped set
             query = self.order(query, tiebreak).offset((self.page - 1) * n)
@@ -199,7 +200,7 @@ class ListArgs:
                 key, bound = tuple_(col, tiebreak), tuple_(literal(value, col.type), literal(ident, tiebreak.type))
                 query = query.where(key < bound if downward else key > bound)
             query = self.order(query, tiebreak, reverse=back)
-        rows = db.session.execute(query.limit(n + 1)).unique().all()
+        rows = db.session.execute(query.limit(n + 1)).all()
         more = len(rows) > n
         rows = rows[:n]
         if back:
@@ -215,7 +216,7 @@ class ListArgs:
             prev_args = {"before": _cursor_text(rows[0][0].id, rows[0][1])} if rows else {}
             next_args = {"after": _cursor_text(rows[-1][0].id, rows[-1][1])} if rows else {}
             has_prev, has_next = has_prev and bool(rows), has_next and bool(rows)
-        return ListPage(items, [tuple(row[3:]) for row in rows], has_prev, has_next, total_value, prev_args, next_args)
+        return ListPage(items, has_prev, has_next, total_value, prev_args, next_args)
 
     def params(self, **changes) -> dict:
         params = {"q": self.q, "sort": self.sort, **self.filters}
