@@ -2,13 +2,12 @@
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
+from sqlalchemy.orm import joinedload
 
 import models
 from extensions import db
 from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
-from sqlalchemy.orm import joinedload
-
 from web import ListArgs, done, form_error, render, render_list
 
 bp = Blueprint("companies", __name__)
