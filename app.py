@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from jinja2 import StrictUndefined
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
@@ -24,7 +25,7 @@ from config import Config
 from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
 from permissions import can, capabilities, roles_of
-from web import error_page, is_htmx, register_error_boundary
+from web import UrlTemplate, error_page, is_htmx, register_error_boundary
 
 
 def create_app(config: type | dict | None = None) -> Flask:
@@ -43,6 +44,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.jinja_env.globals["can"] = can
     app.jinja_env.globals["capabilities"] = capabilities
     app.jinja_env.globals["roles_of"] = roles_of
+    app.jinja_env.globals["url_template"] = UrlTemplate
     for enum in (models.Role, models.RoomStatus, models.ProductType, models.CompanyType, models.CustomerStatus,
                  models.ContactState):  # templates and form selects read the enumerations, e.g. RoomStatus.PAID
         app.jinja_env.globals[enum.__name__] = enum
@@ -119,7 +121,9 @@ def load_user(user_id: str):
     except ValueError:
         return None
     user = db.session.execute(
-        select(models.Contact).where(models.Contact.id == cid).execution_options(unscoped=True)
+        # with the reseller: the layout reads it on every page (one query, not two)
+        select(models.Contact).where(models.Contact.id == cid).options(joinedload(models.Contact.reseller))
+        .execution_options(unscoped=True)
     ).scalar_one_or_none()
     if user is None or user.session_epoch != epoch or not user.is_active:
         return None  # a new password or a suspension ends every session, however the state was set

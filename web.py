@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
 from jinja2_fragments.flask import render_block, render_blocks
-from sqlalchemy import Select, event
+from sqlalchemy import Select, event, func, literal, select, tuple_
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
@@ -78,8 +80,66 @@ def parse_int(value, default: int | None = None) -> int | None:
     return number if abs(number) <= MAX_INT else default
 
 
+COUNT_CAP = 1000  # a list counts its matches up to here, then says "1,000+"
+
+
+def _parse_cursor(raw: str | None, python_type) -> tuple | None:
+    """``id:value`` from the URL as (id, sort value), or None when it is not one."""
+    if not raw:
+        return None
+    ident, sep, value = raw.partition(":")
+    ident = parse_int(ident)
+    if ident is None or not sep:
+        return None
+    try:
+        if python_type is bool:
+            value = {"1": True, "0": False}[value]
+        elif python_type in (int, datetime, date):
+            value = python_type(value) if python_type is int else python_type.fromisoformat(value)
+            if python_type is int and abs(value) > MAX_INT:
+                return None
+        else:
+            value = value[:200]
+    except (KeyError, ValueError):
+        return None
+    return ident, value
+
+
+def _cursor_text(ident: int, value) -> str:
+    if isinstance(value, bool):
+        value = int(value)
+    elif isinstance(value, (datetime, date)):
+        value = value.isoformat()
+    return f"{ident}:{value}"
+
+
+@dataclass
+class ListPage:
+    """One page of a list: its rows, whether there are rows before and after it, and how many match
+    (exactly up to COUNT_CAP; None when a stale cursor leaves an empty page)."""
+
+    items: list
+    has_prev: bool
+    has_next: bool
+    total: int | None
+    prev_args: dict
+    next_args: dict
+
+    @property
+    def total_label(self) -> str:
+        if self.total is None:
+            return ""
+        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+
+
 class ListArgs:
-    """Parses and whitelists the list state (q, sort, filters, page) and builds every link to it."""
+    """Parses and whitelists the list state (q, sort, filters and the page) and builds every link to it.
+
+    Pages: without a search, keyset paging. ``after`` (or ``before``) holds the id and sort value of
+    the last (or first) row shown, so each page is one index range read, however deep. A search is
+    ordered by relevance first (models.search) and its matches are capped there, so it pages by
+    number (``page``) within that bounded set. Either way the matches are counted up to COUNT_CAP.
+    """
 
     def __init__(self, sorts: dict, default_sort: str, filters: dict | None = None):
         self.sorts = sorts  # public name -> column
@@ -101,9 +161,12 @@ class ListArgs:
                     self.filters[name] = value
             elif value in allowed:
                 self.filters[name] = value
-        self.page = max(1, parse_int(args.get("page"), 1))
+        self.page = max(1, parse_int(args.get("page"), 1)) if self.q else 1
         cap = current_app.config["MAX_PAGE_SIZE"]
         self.per_page = min(cap, max(1, parse_int(args.get("per_page"), current_app.config["PAGE_SIZE"])))
+        python_type = _python_type(self.sorts[self.sort_key])
+        self.after = None if self.q else _parse_cursor(args.get("after"), python_type)
+        self.before = None if (self.q or self.after) else _parse_cursor(args.get("before"), python_type)
 
     @property
     def sort_key(self) -> str:
@@ -113,28 +176,81 @@ class ListArgs:
     def descending(self) -> bool:
         return self.sort.startswith("-")
 
-    def order(self, stmt: Select, tiebreak) -> Select:
+    def order(self, stmt: Select, tiebreak, reverse: bool = False) -> Select:
         col = self.sorts[self.sort_key]
-        return stmt.order_by(col.desc() if self.descending else col.asc(), tiebreak.desc() if self.descending else tiebreak.asc())
+        desc = self.descending != reverse
+        return stmt.order_by(col.desc() if desc else col.asc(), tiebreak.desc() if desc else tiebreak.asc())
 
-    def paginate(self, stmt: Select, tiebreak):
-        return db.paginate(self.order(stmt, tiebreak), page=self.page, per_page=self.per_page, error_out=False)
+    def paginate(self, stmt: Select, tiebreak) -> ListPage:
+        """One query: the page's rows, one more to tell whether another page follows, and the capped
+        count of all matches as an uncorrelated scalar subquery (evaluated once).
+
+        ``tiebreak`` is the model's id column: it makes the order total, so a cursor is exact."""
+        col = self.sorts[self.sort_key]
+        n = self.per_page
+        matches = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+        total = select(func.count()).select_from(matches).scalar_subquery()
+        query = stmt.add_columns(col, total)
+        back = self.before is not None
+        if self.q:  # relevance first (the search's order), then the sort: numbered pages of a capped set
+            query = self.order(query, tiebreak).offset((self.page - 1) * n)
+        else:
+            cursor = self.before or self.after
+            if cursor is not None:
+                ident, value = cursor
+                downward = self.descending != back
+                key, bound = tuple_(col, tiebreak), tuple_(literal(value, col.type), literal(ident, tiebreak.type))
+                query = query.where(key < bound if downward else key > bound)
+            query = self.order(query, tiebreak, reverse=back)
+        rows = db.session.execute(query.limit(n + 1)).all()
+        more = len(rows) > n
+        rows = rows[:n]
+        if back:
+            rows.reverse()
+        total_value = rows[0][2] if rows else (0 if (self.page == 1 and self.after is None and not back) else None)
+        items = [row[0] for row in rows]
+        if self.q:
+            has_prev, has_next = self.page > 1, more
+            prev_args, next_args = {"page": self.page - 1}, {"page": self.page + 1}
+        else:
+            has_prev = more if back else self.after is not None
+            has_next = True if back else more
+            prev_args = {"before": _cursor_text(rows[0][0].id, rows[0][1])} if rows else {}
+            next_args = {"after": _cursor_text(rows[-1][0].id, rows[-1][1])} if rows else {}
+            has_prev, has_next = has_prev and bool(rows), has_next and bool(rows)
+        return ListPage(items, has_prev, has_next, total_value, prev_args, next_args)
 
     def params(self, **changes) -> dict:
-        params = {"q": self.q, "sort": self.sort, "page": self.page, **self.filters}
+        params = {"q": self.q, "sort": self.sort, **self.filters}
+        if self.q and self.page != 1:
+            params["page"] = self.page
+        elif self.after:
+            params["after"] = _cursor_text(*self.after)
+        elif self.before:
+            params["before"] = _cursor_text(*self.before)
         if self.per_page != current_app.config["PAGE_SIZE"]:
             params["per_page"] = self.per_page
+        if any(k in changes for k in ("page", "after", "before")):
+            for k in ("page", "after", "before"):
+                params.pop(k, None)
         params.update(changes)
         return {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
 
     def url(self, **changes) -> str:
-        if any(k != "page" for k in changes):
-            changes.setdefault("page", 1)
+        if any(k not in ("page", "after", "before") for k in changes):
+            changes.setdefault("page", 1)  # a new search, sort or filter starts on the first page
         return url_for(request.endpoint, **(request.view_args or {}), **self.params(**changes))
 
+    def url_template(self, key: str) -> "UrlTemplate":
+        """This list's URL with ``key`` set to each row's id (built once, filled in per row)."""
+        return UrlTemplate.of(self.url(**{key: int(UrlTemplate.PLACEHOLDER)}))
+
+    def sort_next(self, key: str) -> str:
+        """The sort a click on ``key``'s header asks for: ascending, or descending when it already is."""
+        return f"-{key}" if self.sort == key else key
+
     def sort_url(self, key: str) -> str:
-        new = f"-{key}" if self.sort == key else key
-        return self.url(sort=new)
+        return self.url(sort=self.sort_next(key))
 
     def sort_mark(self, key: str) -> str:
         if self.sort_key != key:
@@ -145,6 +261,41 @@ class ListArgs:
         if self.sort_key != key:
             return "none"
         return "descending" if self.descending else "ascending"
+
+
+def _python_type(col):
+    try:
+        return col.type.python_type
+    except NotImplementedError:
+        return str
+
+
+def render_list(template: str, name: str, **ctx):
+    """A list screen: its rows and pager (blocks ``<name>_rows`` and ``<name>_pager``, the pager out of
+    band) when htmx targets ``#<name>-rows`` (search, filter, Next/Previous, a refresh), the table
+    (``<name>_table``, with its sortable header) for any other htmx request, the page otherwise."""
+    if wants_fragment() and request.headers.get("HX-Target") == f"{name}-rows":
+        return render(template, [f"{name}_rows", f"{name}_pager"], oob=True, **ctx)
+    return render(template, f"{name}_table", oob=False, **ctx)
+
+
+class UrlTemplate:
+    """A URL built once per render with a placeholder id, then filled in per row by a string replace
+    (instead of one url_for per row and link)."""
+
+    PLACEHOLDER = "2147483647"
+
+    def __init__(self, endpoint: str, key: str, **values):
+        self.url = url_for(endpoint, **{key: int(self.PLACEHOLDER)}, **values)
+
+    @classmethod
+    def of(cls, url: str) -> "UrlTemplate":
+        made = cls.__new__(cls)
+        made.url = url
+        return made
+
+    def __call__(self, ident) -> str:
+        return self.url.replace(self.PLACEHOLDER, str(int(ident)))
 
 
 # ---------------------------------------------------------------- the error boundary

@@ -2,12 +2,13 @@
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
+from sqlalchemy.orm import joinedload
 
 import models
 from extensions import db
 from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, form_error, render
+from web import ListArgs, done, form_error, render, render_list
 
 bp = Blueprint("companies", __name__)
 
@@ -47,9 +48,9 @@ def home():
 def index():
     args = ListArgs(SORTS, "name", FILTERS)
     stmt = models.search_companies(args.q, args.filters.get("type"), args.filters.get("status"))
-    page = args.paginate(stmt, Company.id)
-    counts = models.company_counts(c.id for c in page.items)
-    return render("companies/index.html", "company_table", args=args, page=page, counts=counts)
+    page = args.paginate(stmt.options(joinedload(Company.reseller)), Company.id)
+    counts = models.company_counts(c.id for c in page.items)  # one aggregate query for the page
+    return render_list("companies/index.html", "company", args=args, page=page, counts=counts)
 
 
 @bp.get("/companies/new")

@@ -17,7 +17,7 @@ from blueprints import hosting
 from extensions import db
 from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, form_error, render, wants_fragment
+from web import ListArgs, done, form_error, render, render_list, wants_fragment
 
 bp = Blueprint("contacts", __name__)
 
@@ -97,7 +97,7 @@ def index():
     stmt = models.search_contacts(args.q, company_id, args.filters.get("state"))
     page = args.paginate(stmt.options(contains_eager(Contact.company)), Contact.id)
     hosted = models.rooms_by_contact(c.id for c in page.items)  # one query for the whole page
-    return render("contacts/index.html", "contact_table", args=args, page=page, hosted=hosted, company=company)
+    return render_list("contacts/index.html", "contact", args=args, page=page, hosted=hosted, company=company)
 
 
 # ---------------------------------------------------------------- add

@@ -6,14 +6,14 @@ from flask import Blueprint, abort, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 from sqlalchemy import Date, func, literal, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 import models
 from blueprints import hosting
 from extensions import db
-from models import Company, Contact, Room, RuleError, get_or_404
+from models import Company, Contact, Hosting, Room, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, form_error, render
+from web import ListArgs, done, form_error, render, render_list
 
 bp = Blueprint("rooms", __name__)
 
@@ -36,9 +36,14 @@ def require_login():
         abort(404)
 
 
+# Edit room shows the company and every Host with their contact: the room and its company in one
+# query, the Hosts with their contacts in one more, whatever the number of Hosts.
+EDIT_LOADS = (joinedload(Room.company), selectinload(Room.hostings).joinedload(Hosting.contact))
+
+
 def _room_to_edit(room_id: int) -> Room:
     """The room, if it is in scope and the current user may edit it; 404 otherwise."""
-    room = get_or_404(Room, room_id)
+    room = get_or_404(Room, room_id, EDIT_LOADS)
     if not can(current_user, "edit_room", room):
         abort(404)
     return room
@@ -60,7 +65,7 @@ def index():
     stmt = models.search_rooms(args.q, company_id, args.filters.get("status"), args.filters.get("type"))
     page = args.paginate(stmt.options(contains_eager(Room.company)), Room.id)
     hosts = models.host_counts(r.id for r in page.items)
-    return render("rooms/index.html", "room_table", args=args, page=page, hosts=hosts, company=company)
+    return render_list("rooms/index.html", "room", args=args, page=page, hosts=hosts, company=company)
 
 
 # ---------------------------------------------------------------- add

@@ -1,7 +1,7 @@
 """Client companies: create, edit, counts and delete."""
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from extensions import db
 
@@ -9,7 +9,8 @@ from .audit import apply_changes, audit
 from .conflicts import guarded, lock
 from .errors import RuleError
 from .rules import clean_choice, clean_name
-from .schema import COMPANY_TYPES, CUSTOMER_STATUSES, Company, CompanyType, Contact, ContactState, Hosting, Room
+from .schema import (COMPANY_TYPES, CUSTOMER_STATUSES, Company, CompanyType, Contact, ContactState, Hosting, Room,
+                     RoomStatus, today)
 
 def company_name_taken(reseller_id: int, name: str, exclude_id: int | None = None) -> bool:
     stmt = select(Company.id).where(Company.reseller_id == reseller_id, Company.name_key == name.lower())
@@ -57,38 +58,47 @@ def update_company(company: Company, data: dict) -> Company:
     return company
 
 
+# The counts below read the contacts and rooms tables as Core tables, not as mapped classes, so the tenant
+# hook adds no "reseller_id = ?" to them: a company's contacts and rooms are always its reseller's, and
+# that extra condition let SQLite pick the reseller_id index (every contact of the reseller, for each
+# company) over company_id (its own few): at size L, minutes instead of milliseconds for a sort by count.
+_contacts, _rooms = Contact.__table__.c, Room.__table__.c
+
+
+def _count(cols, company_id, *where):
+    return select(func.count()).where(cols.company_id == company_id, *where).scalar_subquery()
+
+
+def _live_room(cols):
+    """Room.live_clause on the table's columns."""
+    return and_(cols.suspended.is_(False), or_(cols.status == RoomStatus.PAID, cols.end_date >= today()))
+
+
 def live_contacts_of_company():
     """Correlated count of a company's live contacts: only for sorting the Companies list by it."""
-    return (select(func.count()).select_from(Contact)
-            .where(Contact.company_id == Company.id, Contact.state == ContactState.LIVE).correlate(Company).scalar_subquery())
+    return _count(_contacts, Company.id, _contacts.state == ContactState.LIVE)
 
 
 def live_rooms_of_company():
     """Correlated count of a company's live rooms: only for sorting the Companies list by it."""
-    return (select(func.count()).select_from(Room)
-            .where(Room.company_id == Company.id, Room.live_clause()).correlate(Company).scalar_subquery())
+    return _count(_rooms, Company.id, _live_room(_rooms))
 
 
 def company_counts(company_ids) -> dict[int, dict]:
-    """Live contacts, live rooms, all contacts and all rooms per company, by aggregate queries."""
+    """Live contacts, live rooms, all contacts and all rooms per company, in one query: four correlated
+    counts per company of the page, each an index range on company_id. ``company_ids`` come from a
+    scoped query (the page of companies), so the counts need no scope of their own."""
     ids = list(company_ids)
     out = {i: {"live_contacts": 0, "live_rooms": 0, "contacts": 0, "rooms": 0} for i in ids}
     if not ids:
         return out
     rows = db.session.execute(
-        select(Contact.company_id, func.count(), func.sum(case_when(Contact.state == ContactState.LIVE)))
-        .where(Contact.company_id.in_(ids))
-        .group_by(Contact.company_id)
+        select(Company.id, live_contacts_of_company(), live_rooms_of_company(),
+               _count(_contacts, Company.id), _count(_rooms, Company.id))
+        .where(Company.id.in_(ids))
     )
-    for cid, total, live in rows:
-        out[cid]["contacts"], out[cid]["live_contacts"] = total, int(live or 0)
-    rows = db.session.execute(
-        select(Room.company_id, func.count(), func.sum(case_when(Room.live_clause())))
-        .where(Room.company_id.in_(ids))
-        .group_by(Room.company_id)
-    )
-    for cid, total, live in rows:
-        out[cid]["rooms"], out[cid]["live_rooms"] = total, int(live or 0)
+    for cid, live_contacts, live_rooms, contacts, rooms in rows:
+        out[cid] = {"live_contacts": live_contacts, "live_rooms": live_rooms, "contacts": contacts, "rooms": rooms}
     return out
 
 

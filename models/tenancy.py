@@ -71,15 +71,16 @@ def _apply_scope(state) -> None:
 MAX_INT = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
 
 
-def get_or_404(model, ident):
-    """The scoped object with this id, or 404. Never Session.get (it skips the scope)."""
+def get_or_404(model, ident, options=()):
+    """The scoped object with this id, or 404. Never Session.get (it skips the scope).
+    ``options``: loader options, e.g. to fetch what the screen shows with it."""
     try:
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
     if not 0 < ident <= MAX_INT:  # beyond the id column's range: no such row (and no driver overflow)
         abort(404)
-    obj = db.session.execute(select(model).where(model.id == ident)).scalar_one_or_none()
+    obj = db.session.execute(select(model).where(model.id == ident).options(*options)).scalar_one_or_none()
     if obj is None:
         abort(404)
     return obj

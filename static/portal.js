@@ -48,6 +48,21 @@
     if (form.matches("form[role=search]") && form.querySelector("input[type=search][hx-get]")) evt.preventDefault();
   });
 
+  // A list row's buttons name their action (data-get="delete"); the rows' <tbody> holds one URL per
+  // action with a placeholder id (data-get-delete="/companies/2147483647/delete"), so the rows carry no
+  // URLs of their own. The answer goes where the tbody's hx-target says (the panel).
+  var PLACEHOLDER = "2147483647";
+  document.body.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("button[data-get]");
+    var row = btn && btn.closest("tr[id]");
+    var body = row && row.closest("tbody");
+    var url = body && body.getAttribute("data-get-" + btn.getAttribute("data-get"));
+    if (!url) return;
+    var id = row.id.slice(row.id.lastIndexOf("-") + 1);
+    htmx.ajax("GET", url.replace(PLACEHOLDER, id), {source: btn, target: body.getAttribute("hx-target") || "#panel",
+                                                      swap: "innerHTML"});
+  });
+
   // List URLs without empty parameters: /companies?q=ac rather than ?q=ac&type=&status=.
   document.body.addEventListener("htmx:configRequest", function (evt) {
     if (evt.detail.verb !== "get") return;

@@ -66,8 +66,12 @@ def test_index_columns_and_hosted_rooms(reseller_client, world):
     row = row[: row.index("</tr>")]
     assert a.contacts[0].name in row and a.contacts[0].email in row and "A Corp" in row and "live" in row
     assert "A Team" in row and "Owner" in row
-    assert f'href="/rooms/{a.team.id}/edit"' in row  # Edit for a room the viewer may edit
-    assert "Edit" in row and "Delete" in row and "Change company" in row
+    assert f'href="/rooms/{a.team.id}/edit"' in row  # a link for a room the viewer may edit
+    assert f'href="/contacts/{a.contacts[0].id}/edit"' in row  # the name opens the contact
+    assert 'data-get="delete">Delete<' in row and 'data-get="move">Change company<' in row
+    # the row buttons' URLs sit once on the tbody, with a placeholder id that portal.js fills in
+    assert 'data-get-delete="/contacts/2147483647/delete"' in text
+    assert 'data-get-move="/contacts/2147483647/change-company"' in text
 
 
 def test_index_hosted_room_edit_only_where_allowed(app, world):

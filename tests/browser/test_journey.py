@@ -61,7 +61,7 @@ def test_journey_1_add_company_duplicate_name_is_explained(page, live_server, wo
 
 def live_count(row, kind):
     """The live contacts or live rooms count in a company row (a link to the filtered list)."""
-    return row.locator(f"td.live-{kind}").get_by_role("link")
+    return row.locator(f"a[data-count={kind}]")
 
 
 def test_journey_2_add_contact_and_room_from_company_row(page, live_server, world):
@@ -150,7 +150,7 @@ def open_room(page, live_server, room_name):
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Rooms", exact=True).click()
     expect(page.get_by_role("heading", name="Rooms", level=1)).to_be_visible()
     row = page.locator("#room-table tbody tr").filter(has=page.get_by_role("link", name=room_name, exact=True))
-    row.get_by_role("link", name="Edit", exact=True).click()
+    row.get_by_role("link", name=room_name, exact=True).click()  # the name opens Edit room
     expect(page.get_by_role("heading", name=f"Edit room {room_name}", level=1)).to_be_visible()
 
 

@@ -57,29 +57,102 @@ def test_companies_state_survives_search_filter_sort_back_and_refresh(page, live
     expect(names(page, "company-table")).to_have_text(["Alpine Dental", "Alpine Clinics"])
     assert_no_reload(page)
 
-    # Back: the sorted view of "alp", as a whole page (htmx re-requests it: no history cache).
+    # Typing replaced the sorted entry (a search replaces the history entry, a sort or filter pushes
+    # one). Back: the filtered view before the sort, as a whole page (htmx re-requests it: no history cache).
     page.go_back()
     expect(page).to_have_url(re.compile(r"q=alp&"))
+    assert "sort=name" in page.url and "type=Healthcare" in page.url
     assert_full_page(page, "Companies")
     expect(page.get_by_label("Search")).to_have_value("alp")
     expect(page.get_by_label("Type", exact=True)).to_have_value("Healthcare")
-    expect(names(page, "company-table")).to_have_text(["Alpine Dental", "Alpine Clinics"])
-
-    # Back again: before the sort.
-    page.go_back()
     expect(names(page, "company-table")).to_have_text(["Alpine Clinics", "Alpine Dental"])
+
+    # Back again: before the filter; the search for "alp" had replaced the first entry.
+    page.go_back()
+    expect(names(page, "company-table")).to_have_text(["Alpine Clinics", "Alpine Dental", "Alpine School"])
+    expect(page.get_by_label("Search")).to_have_value("alp")
     assert_full_page(page, "Companies")
 
-    # Forward and refresh show the same view; a shared link does too.
+    # Forward twice and refresh show the same view; a shared link does too.
     page.go_forward()
+    page.go_forward()
+    expect(page).to_have_url(re.compile(r"q=alpine"))
     expect(names(page, "company-table")).to_have_text(["Alpine Dental", "Alpine Clinics"])
     shared = page.url
     page.reload()
     expect(names(page, "company-table")).to_have_text(["Alpine Dental", "Alpine Clinics"])
     page.goto(shared)
     assert_full_page(page, "Companies")
-    expect(page.get_by_label("Search")).to_have_value("alp")
+    expect(page.get_by_label("Search")).to_have_value("alpine")
     expect(names(page, "company-table")).to_have_text(["Alpine Dental", "Alpine Clinics"])
+
+
+@pytest.mark.parametrize("path, name, typed, expected", [
+    ("/companies", "company", "birch", ["Birchwood Academy", "Birchwood Clinic"]),
+    ("/contacts", "contact", "birch", ["Bea Birchwood", "Bo Birchwood"]),
+    ("/rooms", "room", "birch", ["Birchwood Huddle", "Birchwood Standup"]),
+])
+def test_search_as_you_type_replaces_history_and_cancels_stale_requests(page, live_server, world, path, name, typed,
+                                                                        expected):
+    """Each keystroke may start a search; a newer one cancels the request in flight (hx-sync this:replace)
+    and the search replaces the history entry, so Back leaves the list instead of undoing letters."""
+    r, company = world.a.reseller, world.a.company
+    factories.company(r, "Birchwood Academy")
+    factories.company(r, "Birchwood Clinic")
+    factories.contact(company, first="Bea", last="Birchwood")
+    factories.contact(company, first="Bo", last="Birchwood")
+    factories.room(company, "Birchwood Huddle")
+    factories.room(company, "Birchwood Standup")
+    login(page, live_server, world.a.staff.email)
+    page.goto(f"{live_server.url}{path}")
+    mark_window(page)
+    before = page.evaluate("history.length")
+    requests = []
+    page.on("request", lambda req: requests.append(req.url) if "q=" in req.url else None)
+    search = page.get_by_label("Search")
+    search.press_sequentially(typed, delay=60)  # quicker than the 250 ms delay: at most a few requests
+    expect(page).to_have_url(re.compile(rf"\?q={typed}&sort=name$"))
+    expect(page.locator(f"#{name}-rows td.name")).to_have_text(expected)
+    assert page.evaluate("history.length") == before
+    search.press_sequentially("x", delay=0)  # no match: the rows say so, and still no new entry
+    expect(page.locator(f"#{name}-rows")).to_contain_text("match")
+    search.press("Backspace")
+    expect(page.locator(f"#{name}-rows td.name")).to_have_text(expected)
+    assert page.evaluate("history.length") == before
+    assert 1 <= len(requests) < len(typed) + 2
+    assert_no_reload(page)
+
+
+def test_next_and_previous_pages_swap_rows_and_push_history(page, live_server, world):
+    for i in range(30):
+        factories.company(world.a.reseller, f"Paged {i:02}")
+    login(page, live_server, world.a.staff.email)
+    page.goto(f"{live_server.url}/companies?q=paged")
+    mark_window(page)
+    rows = names(page, "company-table")
+    expect(rows).to_have_count(25)
+    expect(rows.first).to_have_text("Paged 00")
+    page.locator("#company-pager").get_by_role("link", name="Next").click()
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_have_text("Paged 25")
+    expect(page).to_have_url(re.compile(r"page=2"))
+    page.locator("#company-pager").get_by_role("link", name="Previous").click()
+    expect(rows.first).to_have_text("Paged 00")
+    page.go_back()
+    expect(rows.first).to_have_text("Paged 25")
+    # Without a search: keyset pages (after=id:value in the URL), in the order of the sorted column.
+    page.goto(f"{live_server.url}/companies?sort=name")
+    mark_window(page)
+    expect(rows).to_have_count(25)
+    expect(rows.nth(1)).to_have_text("Paged 00")
+    page.locator("#company-pager").get_by_role("link", name="Next").click()
+    expect(page).to_have_url(re.compile(r"after=\d+"))
+    expect(rows.first).to_have_text("Paged 24")
+    expect(rows).to_contain_text(["Paged 24", "Paged 25", "Paged 26", "Paged 27", "Paged 28", "Paged 29"])
+    page.locator("#company-pager").get_by_role("link", name="Previous").click()
+    expect(page).to_have_url(re.compile(r"before=\d+"))
+    expect(rows.nth(1)).to_have_text("Paged 00")
+    assert_no_reload(page)
 
 
 @pytest.mark.parametrize("path", ["/companies", "/contacts", "/rooms"])
