@@ -60,6 +60,12 @@ def done(message: str, events: list[str], fallback: str, status: int = 200, body
     return resp
 
 
+def render_delete_confirm(thing: str, impact: str, action: str, cancel: str, blocked: str | None = None):
+    """The delete confirmation: what goes with the object first, then the button (or why it cannot go)."""
+    return render("confirm_delete.html", "delete_confirm", thing=thing, impact=impact, action=action, cancel=cancel,
+                  blocked=blocked)
+
+
 def form_error(template: str, block: str, err: RuleError, **ctx):
     """Roll back and send the form block again with the message next to its field.
 

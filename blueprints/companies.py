@@ -8,7 +8,7 @@ import models
 from extensions import db
 from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, form_error, render, render_list
+from web import ListArgs, done, form_error, render, render_delete_confirm, render_list
 
 bp = Blueprint("companies", __name__)
 
@@ -99,9 +99,7 @@ def company_contacts(company):
 def update(company_id):
     company = _company_to_edit(company_id)
     try:
-        models.check_version(company, request.form.get("version"))
-        data = request.form if can(current_user, "set_terms", company) else models.keep_terms(company, request.form)
-        models.update_company(company, data)
+        models.save_edit(company, request.form, models.update_company, can(current_user, "set_terms", company))
         db.session.commit()
     except RuleError as err:
         return form_error("companies/edit.html", "company_form", err, company=company,
@@ -118,15 +116,9 @@ def render_saved_form(company):
 def confirm_delete(company_id):
     company = _company_to_delete(company_id)
     impact = models.company_delete_impact(company)
-    return render(
-        "confirm_delete.html",
-        "delete_confirm",
-        thing=f"company {company.name}",
-        impact=f"Deletes {company.name} with {models.describe_impact(impact)}.",
-        action=url_for("companies.delete", company_id=company.id),
-        cancel=url_for("companies.index"),
-        blocked=("The reseller's own company cannot be deleted." if company.type == CompanyType.RESELLER else None),
-    )
+    blocked = "The reseller's own company cannot be deleted." if company.type == CompanyType.RESELLER else None
+    return render_delete_confirm(f"company {company.name}", f"Deletes {company.name} with {models.describe_impact(impact)}.",
+                                 url_for("companies.delete", company_id=company.id), url_for("companies.index"), blocked)
 
 
 @bp.post("/companies/<int:company_id>/delete")

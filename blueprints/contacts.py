@@ -17,7 +17,7 @@ from blueprints import hosting
 from extensions import db
 from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, form_error, render, render_list, wants_fragment
+from web import ListArgs, done, form_error, render, render_delete_confirm, render_list, wants_fragment
 
 bp = Blueprint("contacts", __name__)
 
@@ -274,15 +274,8 @@ def confirm_delete(contact_id):
     blocked = models.contact_delete_blocker(contact)
     if _inline() and wants_fragment():
         return render(SCREEN, "contact_row_delete", contact=contact, impact=impact, blocked=blocked)
-    return render(
-        "confirm_delete.html",
-        "delete_confirm",
-        thing=f"contact {contact.name}",
-        impact=impact,
-        action=url_for("contacts.delete", contact_id=contact.id),
-        cancel=url_for("contacts.index", company=contact.company_id),
-        blocked=blocked,
-    )
+    return render_delete_confirm(f"contact {contact.name}", impact, url_for("contacts.delete", contact_id=contact.id),
+                                 url_for("contacts.index", company=contact.company_id), blocked)
 
 
 @bp.post("/contacts/<int:contact_id>/delete")

@@ -13,7 +13,7 @@ from blueprints import hosting
 from extensions import db
 from models import Company, Contact, Hosting, Room, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, form_error, render, render_list
+from web import ListArgs, done, form_error, render, render_delete_confirm, render_list
 
 bp = Blueprint("rooms", __name__)
 
@@ -113,9 +113,7 @@ def edit(room_id):
 def update(room_id):
     room = _room_to_edit(room_id)
     try:
-        models.check_version(room, request.form.get("version"))
-        data = request.form if can(current_user, "set_terms", room) else models.keep_terms(room, request.form)
-        models.update_room(room, data)
+        models.save_edit(room, request.form, models.update_room, can(current_user, "set_terms", room))
         db.session.commit()
     except RuleError as err:
         return form_error("rooms/edit.html", "room_detail", err, host_errors={}, **_edit_context(room))
@@ -168,15 +166,8 @@ def give_personal_room(room_id, contact_id):
 def confirm_delete(room_id):
     room = get_or_404(Room, room_id)
     impact = models.room_delete_impact(room)
-    return render(
-        "confirm_delete.html",
-        "delete_confirm",
-        thing=f"room {room.name}",
-        impact=f"Deletes room {room.name} with {models.describe_impact(impact)}.",
-        action=url_for("rooms.delete", room_id=room.id),
-        cancel=url_for("rooms.index"),
-        blocked=None,
-    )
+    return render_delete_confirm(f"room {room.name}", f"Deletes room {room.name} with {models.describe_impact(impact)}.",
+                                 url_for("rooms.delete", room_id=room.id), url_for("rooms.index"))
 
 
 @bp.post("/rooms/<int:room_id>/delete")

@@ -73,6 +73,7 @@ from .rooms import (
     end_date_for,
     keep_terms,
     room_delete_impact,
+    save_edit,
     slug_taken,
     slugify,
     unique_slug,

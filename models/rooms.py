@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from extensions import db
 
-from .audit import apply_changes, audit
+from .audit import apply_changes, audit, check_version
 from .conflicts import guarded, lock
 from .errors import RuleError
 from .rules import clean_choice, clean_name, clean_int
@@ -154,6 +154,13 @@ def keep_terms(obj, data) -> dict:
     else:
         out.update(status=RoomStatus.TRIAL, end_date="", suspended="")
     return out
+
+
+def save_edit(obj, form, update, may_set_terms: bool):
+    """Save an edit form through ``update``: refused when stale (its version), and the commercial terms
+    come from the form only when the editor may set them."""
+    check_version(obj, form.get("version"))
+    return update(obj, form if may_set_terms else keep_terms(obj, form))
 
 
 def room_delete_impact(room: Room) -> dict:
