@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, g, make_response, redirect, request, url_for
+from flask import Flask, g, make_response, redirect, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import StrictUndefined
@@ -120,11 +120,16 @@ def load_user(user_id: str):
         cid, epoch = int(cid), int(epoch)
     except ValueError:
         return None
-    user = db.session.execute(
-        # with the reseller: the layout reads it on every page (one query, not two)
-        select(models.Contact).where(models.Contact.id == cid).options(joinedload(models.Contact.reseller))
+    row = db.session.execute(
+        # with the reseller (the layout reads it on every page) and whether this session logged out: one query
+        select(models.Contact, models.ended_session_column(session.get("_sid")))
+        .where(models.Contact.id == cid).options(joinedload(models.Contact.reseller))
         .execution_options(unscoped=True)
-    ).scalar_one_or_none()
+    ).one_or_none()
+    user, ended = row if row is not None else (None, None)
+    if ended is not None:
+        login_sessions.logged_out()
+        return None
     if user is None or user.session_epoch != epoch or not user.is_active:
         return None  # a new password or a suspension ends every session, however the state was set
     return user

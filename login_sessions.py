@@ -51,9 +51,7 @@ def _ended_reason() -> str | None:
         return "too old"
     if now - seen > int(config["SESSION_IDLE_SECONDS"]):
         return "idle"
-    if models.login_session_ended(sid):
-        return "logged out"
-    return None
+    return None  # logged out: the user loader finds that in the same query (``logged_out``)
 
 
 def check_login_session() -> None:
@@ -72,6 +70,12 @@ def check_login_session() -> None:
     now = int(time.time())
     if now - session["_seen"] >= SEEN_GRANULARITY:
         session["_seen"] = now
+
+
+def logged_out() -> None:
+    """The user loader found this session's id among the ended ones: it is over, say so."""
+    session.clear()
+    flash(ENDED)
 
 
 def end_this_session() -> None:

@@ -104,5 +104,5 @@ from .resellers import (
     update_reseller_settings,
 )
 from .embed import drop_previous_embed_secret, end_embed_sessions, rotate_embed_secret, use_embed_token
-from .sessions import EndedSession, end_all_sessions, end_login_session, login_session_ended
+from .sessions import EndedSession, end_all_sessions, end_login_session, ended_session_column
 from .search import host_counts, search_companies, search_contacts, search_rooms
