@@ -154,9 +154,10 @@ def set_scope() -> None:
 
 def security_headers(resp):
     nonce = g.get("csp_nonce", "")
+    ancestors = g.get("frame_ancestors") or "'none'"
     resp.headers["Content-Security-Policy"] = (
         f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; "
-        f"img-src 'self' https: data:; frame-ancestors {g.get('frame_ancestors', chr(39) + 'none' + chr(39))}; "
+        f"img-src 'self' https: data:; frame-ancestors {ancestors}; "
         "base-uri 'self'; form-action 'self'"
     )
     if not g.get("frame_ancestors"):

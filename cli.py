@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 import mailer
 import models
+import seed_scale
 from extensions import db
 from models import Company, Contact, Reseller, Role, Room
 
@@ -138,8 +139,6 @@ def seed_demo():
 @click.option("--seed", "seed_", default=1, show_default=True, help="Random seed: the same seed gives the same data.")
 def seed_scale_command(companies, seed_):
     """Load a large deterministic data set for benchmarks (bulk inserts) and print its login."""
-    import seed_scale
-
     total = companies + 9 * max(1, companies // seed_scale.OTHERS_PER_MAIN)
     try:
         with click.progressbar(length=total, label=f"Seeding {total} companies") as bar:

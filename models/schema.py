@@ -1,9 +1,8 @@
-"""The mapped classes and the enumerations that the forms, templates and CHECK constraints read."""
+"""The mapped classes. Their enumerations live in enums.py (re-exported here for the migrations)."""
 from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timezone
-from enum import StrEnum
 from itertools import combinations
 
 from flask_login import UserMixin
@@ -29,58 +28,27 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
 
+from .enums import (  # re-exported: the migrations import them from here
+    COMPANY_TYPES,
+    CONTACT_STATES,
+    CUSTOMER_STATUSES,
+    CompanyType,
+    ContactState,
+    CustomerStatus,
+    EXPIRING_SOON_DAYS,
+    NAME_KEY_MAX,
+    NAME_MAX,
+    PRODUCT_TYPES,
+    ProductType,
+    ROOM_STATUSES,
+    Role,
+    RoomStatus,
+    STORED_ROLES,
+    enum_in,
+    role_names_for,
+    sql_literal,
+)
 from .errors import RuleError
-
-
-class CompanyType(StrEnum):
-    RESELLER = "Reseller"
-    BUSINESS = "Business"
-    EDUCATION = "Education"
-    HEALTHCARE = "Healthcare"
-    GOVERNMENT = "Government"
-    NON_PROFIT = "Non-profit"
-
-
-class CustomerStatus(StrEnum):
-    PROSPECT = "prospect"
-    CUSTOMER = "customer"
-
-
-class ProductType(StrEnum):
-    PERSONAL = "personal room"
-    TEAM = "team room"
-
-
-class RoomStatus(StrEnum):
-    DEMO = "demo"
-    TRIAL = "trial"
-    PAID = "paid subscriber"
-
-
-class ContactState(StrEnum):
-    LIVE = "live"
-    SUSPENDED = "suspended"
-
-
-class Role(StrEnum):
-    """Stored roles. Host is not stored: it follows from hosting a room."""
-
-    ADMINISTRATOR = "administrator"
-    RESELLER = "reseller"
-    OWNER = "owner"
-
-
-COMPANY_TYPES = tuple(CompanyType)
-CUSTOMER_STATUSES = tuple(CustomerStatus)
-PRODUCT_TYPES = tuple(ProductType)
-ROOM_STATUSES = tuple(RoomStatus)
-CONTACT_STATES = tuple(ContactState)
-STORED_ROLES = tuple(Role)
-NAME_MAX = 120
-# name_key is the lower-cased name, which can be longer: "İ".lower() is two code points
-# (no character lower-cases to more), so 61 × "İ" fits the name but not a name-sized key.
-NAME_KEY_MAX = 2 * NAME_MAX
-EXPIRING_SOON_DAYS = 7
 
 
 def utcnow() -> datetime:
@@ -89,21 +57,6 @@ def utcnow() -> datetime:
 
 def today() -> date:
     return utcnow().date()
-
-
-def role_names_for(roles) -> str:
-    """How a set of roles is stored: the names, sorted, space separated."""
-    return " ".join(sorted({str(r) for r in roles}))
-
-
-def sql_literal(value) -> str:
-    """A string as an SQL literal: ``'paid subscriber'``, quotes doubled."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def enum_in(column: str, values) -> str:
-    """``column IN ('a', 'b')`` from an enum: the CHECK text the models and the migrations share."""
-    return f"{column} IN ({', '.join(sql_literal(v) for v in values)})"
 
 
 def _enum_check(column: str, values, name: str) -> CheckConstraint:
