@@ -1,4 +1,6 @@
-"""Tenant scoping, route by route: every URL that takes an id, tried from another reseller.
+"""Tenant scoping, route by route: every URL that takes an id, tried from another reseller; and
+every route of the URL map tried by every role (``test_every_route_every_role``, the figures in
+README.md's Reliability section).
 
 The list of routes comes from the app's own URL map, so a route added later
 is tried too without anyone remembering to add it here.
