@@ -1,13 +1,17 @@
 """Command line: flask --app app seed demo | resellers create | users create ..."""
 from __future__ import annotations
 
+import os
 import signal
+import sqlite3
 import sys
 import threading
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
+from flask_migrate.cli import db as db_cli
 from sqlalchemy import func, select
 
 import mailer
@@ -190,6 +194,46 @@ def mail_worker(interval, batch, once, max_rounds):
             signal.signal(sig, handler)
     click.echo(f"Mail worker stopped after {rounds} round{'' if rounds == 1 else 's'}; "
                f"{mailer.pending_count(app)} still pending.")
+
+
+@db_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@with_appcontext
+def db_backup(path: Path, force: bool):
+    """Copy the SQLite database to PATH while the portal runs: a consistent online copy (SQLite's
+    backup API), search indexes included. On PostgreSQL use pg_dump (README, Reliability)."""
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        raise click.ClickException(
+            f"db backup copies a SQLite database; this portal uses {url.get_backend_name()}. "
+            "Use PostgreSQL's own tools: pg_dump -Fc -f portal.dump DATABASE_URL, restored with "
+            "pg_restore --clean --no-owner -d DATABASE_URL portal.dump (or your managed service's snapshots).")
+    source = url.database
+    if not source or source == ":memory:" or source.startswith("file:"):
+        raise click.ClickException("db backup needs a SQLite database file, not an in-memory database.")
+    if path.resolve() == Path(source).resolve():
+        raise click.ClickException("PATH is the database itself; choose another file.")
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists. Pass --force to overwrite it.")
+    # Into a temporary file beside PATH, then renamed: PATH is never a half-written copy.
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS") or 15_000
+    src = sqlite3.connect(source, timeout=timeout / 1000)
+    try:
+        dst = sqlite3.connect(partial)
+        try:
+            # One step (pages=-1): the copy is one read transaction, a snapshot, while writers go on (WAL).
+            src.backup(dst)
+        finally:
+            dst.close()
+        os.replace(partial, path)
+    except (sqlite3.Error, OSError) as err:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"The backup failed: {err}")
+    finally:
+        src.close()
+    click.echo(f"Backed up {source} to {path} ({path.stat().st_size} bytes).")
 
 
 def register(app: Flask) -> None:
