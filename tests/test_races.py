@@ -208,8 +208,8 @@ def _create(kind: str, company_id: int, i: int) -> tuple[str, dict]:
 
 
 @pytest.mark.parametrize("kind, prefix, words", [
-    ("email", "contact", "already in use"),
-    ("slug", "room", "is taken"),
+    ("email", "contact", "This email cannot be used; ask the person for another."),
+    ("slug", "room", "That meeting link cannot be used. Try the-one-link-2."),
     ("name", "company", "already exists"),
 ])
 def test_parallel_creates_of_one_unique_value(server, world, kind, prefix, words):
