@@ -30,10 +30,18 @@ from extensions import db
 
 from .errors import RuleError
 
+# Emails and meeting links are unique in the whole portal, across tenants. A refusal must not tell
+# anyone that another tenant has one: an email refused for being in use elsewhere reads as any
+# other refused email (models/contacts.py), and a taken meeting link reads the same whoever has
+# it, with a free one to try instead (models/rooms.py adds it, also after a refusal here).
+EMAIL_REFUSED = "This email cannot be used; ask the person for another."
+SLUG_REFUSED = "That meeting link cannot be used."
+
 # Unique keys by constraint (or unique index) name: the form field they belong to and what to say.
+# Under a race the email key cannot tell whose the other row is, so it gives the neutral sentence.
 UNIQUE_KEYS: dict[str, tuple[str, str]] = {
-    "uq_contacts_email": ("email", "That email is already in use (emails are the login, so they are unique)."),
-    "uq_rooms_slug": ("slug", "That meeting link is taken. Choose another."),
+    "uq_contacts_email": ("email", EMAIL_REFUSED),
+    "uq_rooms_slug": ("slug", f"{SLUG_REFUSED} Choose another."),
     "uq_companies_reseller_id_name_key": ("name", "A company with that name already exists (names ignore case)."),
     "uq_resellers_name": ("name", "A reseller with that name already exists."),
     "uq_hostings_room_id_contact_id": ("contact_id", "That contact is already a Host of this room."),

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from extensions import db
 
 from .audit import actor_id, apply_changes, audit
-from .conflicts import guarded, lock
+from .conflicts import EMAIL_REFUSED, guarded, lock
 from .errors import RuleError
 from .hosting import _unlink
 from .passwords import expire_password_links, send_password_link
@@ -16,25 +16,77 @@ from .rules import clean_choice, clean_email, clean_name
 from .schema import CONTACT_STATES, Company, CompanyType, Contact, ContactState, Hosting, Role, Room
 
 def email_taken(email: str, exclude_id: int | None = None) -> bool:
+    """Whether any contact of the whole portal has this email (it is the login, so unique everywhere)."""
     stmt = select(Contact.id).where(Contact.email == email)
     if exclude_id:
         stmt = stmt.where(Contact.id != exclude_id)
     return db.session.execute(stmt.execution_options(unscoped=True)).first() is not None
 
 
-def _contact_fields(data: dict, exclude_id: int | None = None) -> dict:
-    email = clean_email(data.get("email"))
-    if email_taken(email, exclude_id):
-        raise RuleError(f"The email {email} is already in use (emails are the login, so they are unique).", "email")
-    phone = (data.get("phone") or "").strip() or None
+def _visible_holder(email: str, exclude_id: int | None) -> str | None:
+    """The contact with this email that the signed-in person may see (the tenant hook decides), by name."""
+    stmt = (select(Contact.first_name, Contact.last_name, Company.name)
+            .join(Company, Contact.company_id == Company.id, isouter=True).where(Contact.email == email))
+    if exclude_id:
+        stmt = stmt.where(Contact.id != exclude_id)
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return None
+    name = f"{row[0]} {row[1]}".strip()
+    return f"{name} of {row[2]}" if row[2] else name
+
+
+def clean_contact_email(value: str | None, exclude_id: int | None = None) -> str:
+    """A contact's email: valid and used by no other contact anywhere, or RuleError.
+
+    Emails are unique in the whole portal, but whether one is in use in another tenant is not
+    this person's to know. A contact they may see is named (it is in their own list anyway);
+    every other refusal of a typed address, invalid or in use elsewhere, is the one neutral
+    EMAIL_REFUSED. Both lookups run whatever the address, valid or not, so a refusal takes the
+    same work either way.
+    """
+    try:
+        email, refusal = clean_email(value), None
+    except RuleError as err:
+        # "" is no one's email: the lookups below still run, on a value that cannot match
+        email, refusal = "", (err if not (value or "").strip() else RuleError(EMAIL_REFUSED, "email"))
+    taken = email_taken(email, exclude_id)
+    holder = _visible_holder(email, exclude_id)
+    if refusal is not None:
+        raise refusal
+    if holder is not None:
+        raise RuleError(f"The email {email} is already in use by {holder} (emails are the login, so they are unique).",
+                        "email")
+    if taken:
+        raise RuleError(EMAIL_REFUSED, "email")
+    return email
+
+
+def _clean_phone(value: str | None) -> str | None:
+    phone = (value or "").strip() or None
     if phone and not re.fullmatch(r"[0-9+()\-. ]{3,40}", phone):
         raise RuleError("Phone may contain digits, spaces and + ( ) - . only.", "phone")
-    return {
-        "first_name": clean_name(data.get("first_name"), "first_name", "First name"),
-        "last_name": clean_name(data.get("last_name"), "last_name", "Last name"),
-        "email": email,
-        "phone": phone,
+    return phone
+
+
+def _contact_fields(data: dict, exclude_id: int | None = None) -> dict:
+    """The contact's fields, clean, or the first refusal (email, phone, first name, last name).
+    Every field is checked before one refusal is raised: the email's lookups always run."""
+    checks = {
+        "email": lambda: clean_contact_email(data.get("email"), exclude_id),
+        "phone": lambda: _clean_phone(data.get("phone")),
+        "first_name": lambda: clean_name(data.get("first_name"), "first_name", "First name"),
+        "last_name": lambda: clean_name(data.get("last_name"), "last_name", "Last name"),
     }
+    fields, refusals = {}, []
+    for key, check in checks.items():
+        try:
+            fields[key] = check()
+        except RuleError as err:
+            refusals.append(err)
+    if refusals:
+        raise refusals[0]
+    return {key: fields[key] for key in ("first_name", "last_name", "email", "phone")}
 
 
 @guarded

@@ -4,13 +4,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, timedelta
+from functools import wraps
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
 from .audit import apply_changes, audit, check_version
-from .conflicts import guarded, lock
+from .conflicts import SLUG_REFUSED, guarded, lock
 from .errors import RuleError
 from .rules import clean_choice, clean_name, clean_int
 from .schema import PRODUCT_TYPES, ROOM_STATUSES, Company, ProductType, Reseller, Room, RoomStatus, today
@@ -25,10 +27,11 @@ def slugify(value: str) -> str:
 
 
 def unique_slug(base: str, exclude_id: int | None = None) -> str:
+    """``base``, or ``base-2``, ``base-3``… : the first meeting link nobody has (a valid slug when base is)."""
     candidate, n = base, 1
     while slug_taken(candidate, exclude_id):
         n += 1
-        candidate = f"{base[:55]}-{n}"
+        candidate = f"{base[:55].rstrip('-')}-{n}"
     return candidate
 
 
@@ -37,6 +40,29 @@ def slug_taken(slug: str, exclude_id: int | None = None) -> bool:
     if exclude_id:
         stmt = stmt.where(Room.id != exclude_id)
     return db.session.execute(stmt.execution_options(unscoped=True)).first() is not None
+
+
+def slug_refused(slug: str, exclude_id: int | None = None) -> RuleError:
+    """A taken meeting link, in the same words whoever has it (this tenant or another): a free one to try."""
+    return RuleError(f"{SLUG_REFUSED} Try {unique_slug(slug, exclude_id)}.", "slug")
+
+
+def _suggest_free_slug(write):
+    """Outside ``guarded``: when the slug's unique key refused the write (another request took the link
+    between the check and the save), answer as the check does, with a free link to try."""
+
+    @wraps(write)
+    def wrapper(obj, data: dict):
+        exclude = obj.id if isinstance(obj, Room) else None
+        try:
+            return write(obj, data)
+        except RuleError as err:
+            if err.field != "slug" or not isinstance(err.__cause__, IntegrityError):
+                raise
+            wanted = (data.get("slug") or "").strip().lower() or slugify(data.get("name") or "")
+            raise slug_refused(wanted, exclude) from err
+
+    return wrapper
 
 
 def end_date_for(status: str, reseller: Reseller, start: date | None = None) -> date | None:
@@ -71,7 +97,7 @@ def _room_fields(data: dict, room: Room | None = None) -> dict:
         if len(slug) > 60 or not SLUG_RE.match(slug):
             raise RuleError("Meeting link may use a–z, 0–9 and single hyphens, up to 60 characters.", "slug")
         if slug_taken(slug, exclude):
-            raise RuleError(f"The meeting link “{slug}” is taken. Choose another.", "slug")
+            raise slug_refused(slug, exclude)
         fields["slug"] = slug
     elif room is None:
         fields["slug"] = unique_slug(slugify(name))
@@ -89,6 +115,7 @@ def _room_fields(data: dict, room: Room | None = None) -> dict:
     return fields
 
 
+@_suggest_free_slug
 @guarded
 def create_room(company: Company, data: dict) -> Room:
     fields = _room_fields(data)
@@ -103,6 +130,7 @@ def create_room(company: Company, data: dict) -> Room:
     return room
 
 
+@_suggest_free_slug
 @guarded
 def update_room(room: Room, data: dict) -> Room:
     fields = _room_fields(data, room)

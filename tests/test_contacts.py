@@ -168,7 +168,7 @@ def test_create_contact(reseller_client, world):
 
 def test_create_contact_bad_input_plain_form_shows_page(reseller_client, world):
     resp = reseller_client.post("/contacts", data=_new_data(company_id=world.a.company.id, email="bad"))
-    assert resp.status_code == 422 and "<html" in resp.text and "valid email" in resp.text
+    assert resp.status_code == 422 and "<html" in resp.text and "This email cannot be used" in resp.text
 
 
 @pytest.mark.parametrize("company", ["unknown", "foreign"])
@@ -262,7 +262,7 @@ def test_update_contact_cannot_suspend_self(reseller_client, world):
 def test_update_contact_duplicate_email_any_case(reseller_client, world):
     c = world.a.contacts[1]
     resp = reseller_client.post(f"/contacts/{c.id}", data=_edit_data(c, email=world.b.staff.email.upper()), htmx=True)
-    assert resp.status_code == 422 and "already in use" in resp.text
+    assert resp.status_code == 422 and "This email cannot be used; ask the person for another." in resp.text
     assert _reload(c).email != world.b.staff.email
 
 

@@ -132,7 +132,7 @@ def test_update_bad_input_is_422(app, world, data, field, message):
 def test_update_taken_slug_is_422(app, world):
     resp = login_as(app, world.a.contacts[0]).post(
         f"/my-rooms/{world.a.team.id}", data={"slug": world.b.team.slug, "version": world.a.team.version}, htmx=True)
-    assert resp.status_code == 422 and "is taken" in resp.text
+    assert resp.status_code == 422 and f"cannot be used. Try {world.b.team.slug}-2." in resp.text
 
 
 def test_update_stale_version_is_409(app, world):

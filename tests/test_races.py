@@ -208,9 +208,10 @@ def _create(kind: str, company_id: int, i: int) -> tuple[str, dict]:
 
 
 @pytest.mark.parametrize("kind, prefix, words", [
-    ("email", "contact", "already in use"),
-    ("slug", "room", "is taken"),
-    ("name", "company", "already exists"),
+    # the check names a contact of the own tenant; the unique key (whose row won is not said) is neutral
+    ("email", "contact", ("already in use by Twin", "This email cannot be used; ask the person for another.")),
+    ("slug", "room", ("That meeting link cannot be used. Try the-one-link-2.",)),
+    ("name", "company", ("already exists",)),
 ])
 def test_parallel_creates_of_one_unique_value(server, world, kind, prefix, words):
     clients = browsers(server, world.a.staff.email, 8)
@@ -219,7 +220,7 @@ def test_parallel_creates_of_one_unique_value(server, world, kind, prefix, words
     assert statuses(answers) == {200: 1, 422: 7}, statuses(answers)
     for status, text in answers:
         if status == 422:
-            assert words in text and f'id="{prefix}-{kind}-error"' in text, text[:2000]
+            assert any(w in text for w in words) and f'id="{prefix}-{kind}-error"' in text, text[:2000]
     count = {
         "email": select(func.count()).select_from(Contact).where(Contact.email == "twin@race.example"),
         "slug": select(func.count()).select_from(Room).where(Room.slug == "the-one-link"),
