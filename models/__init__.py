@@ -36,6 +36,7 @@ from .schema import (
     Role,
     Room,
     RoomStatus,
+    set_now,
     today,
     utcnow,
 )

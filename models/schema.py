@@ -51,8 +51,20 @@ from .enums import (  # re-exported: the migrations import them from here
 from .errors import RuleError
 
 
+_frozen_now: datetime | None = None
+
+
 def utcnow() -> datetime:
+    """Naive UTC now. Tests (and "what if" runs) fix it with ``set_now``."""
+    if _frozen_now is not None:
+        return _frozen_now
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def set_now(at: datetime | None) -> None:
+    """Fix "now" for the whole process (None: the real clock again). Every rule reads utcnow/today."""
+    global _frozen_now
+    _frozen_now = at
 
 
 def today() -> date:

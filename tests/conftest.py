@@ -123,6 +123,15 @@ def auth(client):
 
 
 @pytest.fixture
+def frozen_now():
+    """``frozen_now(datetime)`` fixes the app's clock (models.utcnow/today) for this test."""
+    import models
+
+    yield models.set_now
+    models.set_now(None)
+
+
+@pytest.fixture
 def world():
     """Two resellers, each with a staff user, a company, contacts and rooms."""
     return factories.world()
