@@ -24,6 +24,7 @@ seed = AppGroup("seed", help="Load demo or benchmark data.")
 resellers = AppGroup("resellers", help="Manage resellers (tenants).")
 users = AppGroup("users", help="Manage administrator and reseller users.")
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
+trash_cli = AppGroup("trash", help="The Trash of deleted companies, contacts and rooms.")
 
 DEMO_PASSWORD = "demo-password"
 
@@ -236,7 +237,17 @@ def db_backup(path: Path, force: bool):
     click.echo(f"Backed up {source} to {path} ({path.stat().st_size} bytes).")
 
 
+@trash_cli.command("purge")
+def trash_purge():
+    """Remove what was deleted more than TRASH_DAYS ago, in one transaction. Safe to run from cron:
+    a second run finds nothing old enough."""
+    purged = models.purge()
+    db.session.commit()
+    click.echo(f"Purged {purged} item{'' if purged == 1 else 's'} deleted more than {models.trash_days()} days ago.")
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(trash_cli)
     app.cli.add_command(seed)
     app.cli.add_command(resellers)
     app.cli.add_command(users)

@@ -41,6 +41,8 @@ class Config:
     EMBED_SECRET_GRACE_SECONDS = 24 * 3600
     EMBED_TOKEN_MAX_SECONDS = 300
     EMBED_SESSION_SECONDS = 8 * 3600
+    # Deleted objects stay in the Trash, restorable, this many days; `trash purge` removes older ones.
+    TRASH_DAYS = 30
     TEMPLATES_STRICT = True
 
 

@@ -95,6 +95,17 @@ def _view_as(user, contact) -> bool:
     )
 
 
+def _restore(user, item) -> bool:
+    """Who may delete may restore: staff anything of their reseller; an Owner the contacts, rooms and
+    host links of their own company (they cannot delete companies)."""
+    if item is None:
+        return is_manager(user) and (_staff(user) or _owner(user))
+    if _staff(user) and _same_reseller(user, item):
+        return True
+    return (_owner(user) and item.kind != "company" and item.company_id == user.company_id
+            and item.reseller_id == user.reseller_id)
+
+
 RULES: dict[str, Callable[[object, object], bool]] = {
     "manage": lambda user, _obj: is_manager(user),  # the Companies, Contacts and Rooms screens
     "admin": lambda user, _obj: _admin(user),  # the administrator's screens (/admin)
@@ -109,6 +120,7 @@ RULES: dict[str, Callable[[object, object], bool]] = {
     "edit_room": _edit_room,
     "raise_owner": _raise_owner,
     "view_as": _view_as,
+    "restore": _restore,  # the Trash screen (no object) and Restore of one item
 }
 
 

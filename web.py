@@ -44,16 +44,20 @@ def render(template: str, block: str | list[str], status: int = 200, headers: di
     return resp
 
 
-def done(message: str, events: list[str], fallback: str, status: int = 200, body: str = ""):
+def done(message: str, events: list[str], fallback: str, status: int = 200, body: str = "", undo: str | None = None):
     """Answer a successful write.
 
     htmx: ``body`` (often empty, so an outerHTML swap removes the form or row), a toast,
     and events that other regions listen for to refresh themselves. Plain form: 303.
+    ``undo``: the URL that undoes a destructive write (a Trash restore). The toast then offers
+    *Undo* for about 10 seconds (the ``toast-undo`` event, right after ``toast``; static/portal.js).
     """
     if not is_htmx():
         return redirect(fallback, 303)
     resp = make_response(body, status)
     trigger = {"toast": message}
+    if undo:
+        trigger["toast-undo"] = undo
     trigger.update({name: True for name in events})
     resp.headers["HX-Trigger"] = json.dumps(trigger)
     resp.headers["Vary"] = "HX-Request"

@@ -125,7 +125,8 @@ def confirm_delete(company_id):
 def delete(company_id):
     company = _company_to_delete(company_id)
     name = company.name
-    impact = models.delete_company(company)
+    item = models.trash_company(company)
     db.session.commit()
-    return done(f"Deleted company {name} with {models.describe_impact(impact)}",
-                ["companies-changed", "contacts-changed", "rooms-changed"], url_for("companies.index"))
+    return done(f"Deleted company {name} with {models.describe_impact(item.impact)}",
+                ["companies-changed", "contacts-changed", "rooms-changed", "trash-changed"], url_for("companies.index"),
+                undo=url_for("trash.restore", item_id=item.id))

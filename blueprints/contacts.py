@@ -282,7 +282,8 @@ def confirm_delete(contact_id):
 def delete(contact_id):
     contact = _contact_or_404(contact_id)
     name, company_id = contact.name, contact.company_id
-    impact = models.delete_contact(contact)  # a refusal (RuleError) is answered by the app's handler
+    item = models.trash_contact(contact)  # a refusal (RuleError) is answered by the app's handler
     db.session.commit()
     fallback = url_for("companies.edit", company_id=company_id) if _inline() else url_for("contacts.index")
-    return done(f"Deleted contact {name} with {models.describe_impact(impact)}", CHANGED + ["rooms-changed"], fallback)
+    return done(f"Deleted contact {name} with {models.describe_impact(item.impact)}",
+                CHANGED + ["rooms-changed", "trash-changed"], fallback, undo=url_for("trash.restore", item_id=item.id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import request
+from flask import request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
@@ -28,6 +28,7 @@ class Outcome:
     message: str
     events: list[str] = field(default_factory=lambda: list(EVENTS))
     extra: dict = field(default_factory=dict)
+    undo: str | None = None  # the restore URL the toast's Undo posts to
 
 
 def link(room: Room, contact: Contact) -> Outcome:
@@ -36,7 +37,8 @@ def link(room: Room, contact: Contact) -> Outcome:
 
 
 def unlink(room: Room, contact: Contact) -> Outcome:
-    return Outcome(models.unlink(room, contact))
+    item = models.trash_link(room, contact)  # kept in the Trash, so the toast can offer Undo
+    return Outcome(item.summary, EVENTS + ["trash-changed"], undo=url_for("trash.restore", item_id=item.id))
 
 
 def make_owner(room: Room, contact: Contact) -> Outcome:
@@ -70,7 +72,7 @@ class Panel:
         except RuleError as err:
             return self.refuse(err, linking)
         body = render_block(self.template, self.block, **{**self.context(), self.errors_name: {}, **outcome.extra})
-        return done(outcome.message, outcome.events, self.url, body=body)
+        return done(outcome.message, outcome.events, self.url, body=body, undo=outcome.undo)
 
     def link_chosen(self, missing: str, pair: Callable[[int], tuple[Room, Contact]]):
         """Link what was chosen in the picker; ``pair`` turns its id into (room, contact), or 404s."""

@@ -174,10 +174,11 @@ def confirm_delete(room_id):
 def delete(room_id):
     room = get_or_404(Room, room_id)
     name, rid = room.name, room.id
-    impact = models.delete_room(room)
+    item = models.trash_room(room)
     db.session.commit()
-    resp = done(f"Deleted room {name} with {models.describe_impact(impact)}", ["rooms-changed", "companies-changed"],
-                url_for("rooms.index"))
+    resp = done(f"Deleted room {name} with {models.describe_impact(item.impact)}",
+                ["rooms-changed", "companies-changed", "trash-changed"], url_for("rooms.index"),
+                undo=url_for("trash.restore", item_id=item.id))
     # Deleted from its own Edit room (or confirm) page: that page is gone, so go to the list.
     current = urlsplit(request.headers.get("HX-Current-URL", "")).path
     if current.startswith(url_for("rooms.confirm_delete", room_id=rid).rsplit("/", 1)[0] + "/"):

@@ -61,7 +61,6 @@ from .companies import (
     company_delete_impact,
     company_name_taken,
     create_company,
-    delete_company,
     describe_impact,
     live_contacts_of_company,
     live_rooms_of_company,
@@ -70,7 +69,6 @@ from .companies import (
 from .rooms import (
     ROOM_SETTINGS,
     create_room,
-    delete_room,
     end_date_for,
     keep_terms,
     room_delete_impact,
@@ -90,7 +88,6 @@ from .contacts import (
     contact_delete_impact,
     contact_rooms,
     create_contact,
-    delete_contact,
     email_taken,
     rooms_by_contact,
     set_roles,
@@ -106,4 +103,21 @@ from .resellers import (
 )
 from .embed import drop_previous_embed_secret, end_embed_sessions, rotate_embed_secret, use_embed_token
 from .sessions import EndedSession, end_all_sessions, end_login_session, ended_session_column
+from .trash_schema import TRASH_KINDS, TrashItem
+from .trash import (
+    Collision,
+    RestoreConflict,
+    delete_company,
+    delete_contact,
+    delete_room,
+    purge,
+    restorable_since,
+    restore,
+    trash_company,
+    trash_contact,
+    trash_days,
+    trash_items,
+    trash_link,
+    trash_room,
+)
 from .search import host_counts, search_companies, search_contacts, search_rooms

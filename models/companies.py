@@ -6,7 +6,7 @@ from sqlalchemy import and_, case, func, or_, select
 from extensions import db
 
 from .audit import apply_changes, audit
-from .conflicts import guarded, lock
+from .conflicts import guarded
 from .errors import RuleError
 from .rules import clean_choice, clean_name
 from .schema import (COMPANY_TYPES, CUSTOMER_STATUSES, Company, CompanyType, Contact, ContactState, Hosting, Room,
@@ -118,19 +118,3 @@ def describe_impact(impact: dict) -> str:
         if n is not None:
             parts.append(f"{n} {noun}{'' if n == 1 else 's'}")
     return " and ".join(parts) if parts else "nothing else"
-
-
-@guarded
-def delete_company(company: Company) -> dict:
-    lock(company)  # 404 when someone else deleted it first
-    if company.type == CompanyType.RESELLER:
-        raise RuleError("The reseller's own company cannot be deleted.")
-    impact = company_delete_impact(company)
-    audit("delete", company, f"Deleted company {company.name} with {describe_impact(impact)}", impact)
-    # Children first, so the same code works whether or not the database cascades.
-    db.session.execute(Hosting.__table__.delete().where(Hosting.company_id == company.id))
-    db.session.execute(Room.__table__.delete().where(Room.company_id == company.id))
-    db.session.execute(Contact.__table__.delete().where(Contact.company_id == company.id))
-    db.session.delete(company)
-    db.session.flush()
-    return impact

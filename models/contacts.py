@@ -203,20 +203,6 @@ def contact_delete_blocker(contact: Contact) -> str | None:
     return None
 
 
-@guarded
-def delete_contact(contact: Contact) -> dict:
-    lock(contact)  # 404 when someone else deleted it first
-    blocker = contact_delete_blocker(contact)
-    if blocker:
-        raise RuleError(blocker)
-    impact = contact_delete_impact(contact)
-    _unlink_all(contact, contact_rooms(contact))
-    audit("delete", contact, f"Deleted contact {contact.name}", impact)
-    db.session.delete(contact)
-    db.session.flush()
-    return impact
-
-
 def _unlink_all(contact: Contact, rooms: list[Room]) -> None:
     """Unlink the contact from these rooms, each locked first (in name order, as every caller lists them)."""
     for room in rooms:

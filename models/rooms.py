@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from extensions import db
 
 from .audit import apply_changes, audit, check_version
-from .conflicts import SLUG_REFUSED, guarded, lock
+from .conflicts import SLUG_REFUSED, guarded
 from .errors import RuleError
 from .rules import clean_choice, clean_name, clean_int
 from .schema import PRODUCT_TYPES, ROOM_STATUSES, Company, ProductType, Reseller, Room, RoomStatus, today
@@ -193,18 +193,3 @@ def save_edit(obj, form, update, may_set_terms: bool):
 
 def room_delete_impact(room: Room) -> dict:
     return {"hosts": len(room.hostings)}
-
-
-@guarded
-def delete_room(room: Room) -> dict:
-    lock(room)  # 404 when someone else deleted it first; its Hosts as they are now
-    impact = room_delete_impact(room)
-    audit("delete", room, f"Deleted room {room.name}", {"hosts": [h.contact.name for h in room.hostings]})
-    # Through the ORM: the loaded Hosting objects would otherwise be "orphaned" and
-    # nulled on flush (StaleDataError once a Core delete has removed their rows).
-    for hosting in list(room.hostings):
-        db.session.delete(hosting)
-    db.session.flush()
-    db.session.delete(room)
-    db.session.flush()
-    return impact

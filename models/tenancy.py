@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, with_loader_criteria
 from extensions import db
 
 from .schema import Company, Contact, Hosting, Role, Room
+from .trash_schema import TrashItem
 
-TENANT_MODELS = (Company, Contact, Room, Hosting)
+TENANT_MODELS = (Company, Contact, Room, Hosting, TrashItem)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def _apply_scope(state) -> None:
         opts.append(with_loader_criteria(Company, lambda cls: cls.id == cid, include_aliases=True))
         opts += [
             with_loader_criteria(model, lambda cls: cls.company_id == cid, include_aliases=True)
-            for model in (Contact, Room, Hosting)
+            for model in (Contact, Room, Hosting, TrashItem)
         ]
     state.statement = state.statement.options(*opts)
 

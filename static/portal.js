@@ -1,13 +1,40 @@
 // Small glue for htmx: toasts from HX-Trigger, the side panel (close, Escape, focus),
 // focus on the first field of a swapped-in form, and tidy list URLs.
 (function () {
+  function hideToast(box) {
+    box.classList.remove("show");
+    var undo = box.querySelector(".undo");
+    if (undo) undo.remove();
+  }
   document.body.addEventListener("toast", function (evt) {
     var box = document.getElementById("toast");
     if (!box) return;
     box.textContent = evt.detail.value;
     box.classList.add("show");
     clearTimeout(box._t);
-    box._t = setTimeout(function () { box.classList.remove("show"); }, 4000);
+    box._t = setTimeout(function () { hideToast(box); }, 4000);
+  });
+  // A destructive write's toast offers Undo for 10 seconds: it POSTs to the restore URL the server
+  // sent (HX-Trigger "toast-undo"), with the page's CSRF (and embed session) headers, like any htmx post.
+  document.body.addEventListener("toast-undo", function (evt) {
+    var box = document.getElementById("toast");
+    if (!box) return;
+    var btn = document.createElement("button");
+    btn.type = "button";
+    btn.className = "undo";
+    btn.textContent = "Undo";
+    btn.setAttribute("data-undo", evt.detail.value);
+    box.appendChild(btn);
+    clearTimeout(box._t);
+    box._t = setTimeout(function () { hideToast(box); }, 10000);
+  });
+  document.body.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("#toast button.undo");
+    if (!btn) return;
+    var box = document.getElementById("toast");
+    clearTimeout(box._t);
+    hideToast(box);
+    htmx.ajax("POST", btn.getAttribute("data-undo"), {source: document.body, target: "#panel", swap: "innerHTML"});
   });
 
   function closePanel() {
