@@ -344,14 +344,16 @@ def restore(item: TrashItem, renames: dict | None = None) -> str:
                               .execution_options(synchronize_session=False))
     if gone.rowcount != 1:
         raise RuleError(f"{item.label} was restored or purged meanwhile.", status=404)
+    kind, label, details, object_id, kind_label = item.kind, item.label, item.details, item.object_id, item.kind_label
+    db.session.expunge(item)  # its row is gone
     snap.put_back(rows)
     db.session.flush()
     db.session.expire_all()
-    obj = _exists(MODELS[item.kind], item.object_id)
-    message = f"Restored {item.kind_label.lower()} {item.label}"
+    obj = _exists(MODELS[kind], object_id)
+    message = f"Restored {kind_label.lower()} {label}"
     if skipped:
         message += f"; not linked again to {', '.join(skipped)} (its Hosts changed meanwhile)"
-    audit("restore", obj, message, {"restored": item.details, "renamed": {k: v for k, v in (renames or {}).items() if v}})
+    audit("restore", obj, message, {"restored": details, "renamed": {k: v for k, v in (renames or {}).items() if v}})
     return message
 
 
