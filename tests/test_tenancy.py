@@ -13,9 +13,20 @@ from sqlalchemy import select
 from extensions import db
 from models import Company, Contact, Hosting, Room
 
-ID_ARGS = {"company_id", "contact_id", "room_id", "reseller_id"}
+ID_ARGS = {"company_id", "contact_id", "room_id", "reseller_id", "item_id"}
 # Pages with an id in the URL that show no tenant data by design.
 NO_DATA = {"embed.reopen"}
+
+
+def _trashed(company, name="Trashed Room") -> int:
+    """The id of a Trash item of ``company``: a room made and deleted (the Trash's routes take it)."""
+    import models
+
+    from . import factories
+
+    item = models.trash_room(factories.room(company, name))
+    db.session.commit()
+    return item.id
 
 
 def _snapshot():
@@ -38,7 +49,7 @@ def test_every_id_route_of_another_reseller_is_404(app, other_client, world):
     """Reseller B, signed in, tries each route with reseller A's ids: 404, and nothing changes."""
     a = world.a
     ids = {"company_id": a.company.id, "contact_id": a.contacts[0].id, "room_id": a.team.id,
-           "reseller_id": a.reseller.id}
+           "reseller_id": a.reseller.id, "item_id": _trashed(a.company)}
     form = {"name": "Hijacked", "first_name": "Hi", "last_name": "Jack", "email": "hijack@evil.example",
             "type": "Business", "status": "trial", "product_type": "team room", "roles": "owner",
             "company_id": world.b.company.id, "contact_id": a.contacts[1].id, "room_id": a.personal.id}
@@ -58,7 +69,7 @@ def test_every_id_route_of_another_reseller_is_404(app, other_client, world):
     assert _snapshot() == before
     # the map really holds the screens of every resource
     for endpoint in ("companies.edit", "contacts.edit", "rooms.edit", "rooms.link", "account.reset_password",
-                     "people.update_roles", "dashboard.edit", "resellers.edit"):
+                     "people.update_roles", "dashboard.edit", "resellers.edit", "trash.restore"):
         assert endpoint in tried
 
 
@@ -106,7 +117,8 @@ def test_every_id_route_of_another_company_is_404_for_an_owner(app, client, auth
     room = factories.room(other, "Neighbour Room")
     factories.link(room, neighbour)
     auth.login(me.email)
-    ids = {"company_id": other.id, "contact_id": neighbour.id, "room_id": room.id, "reseller_id": world.a.reseller.id}
+    ids = {"company_id": other.id, "contact_id": neighbour.id, "room_id": room.id, "reseller_id": world.a.reseller.id,
+           "item_id": _trashed(other, "Neighbour Gone")}
     form = {"name": "Hijacked", "first_name": "Hi", "last_name": "Jack", "email": "hijack@evil.example",
             "type": "Business", "status": "trial", "product_type": "team room", "company_id": world.a.company.id,
             "contact_id": world.a.contacts[1].id}
@@ -153,7 +165,7 @@ def _table_snapshot():
 def _fill(rule, ids):
     """The rule's URL with its arguments filled, or a failure naming what the matrix cannot fill."""
     fillers = {"company_id": ids["company_id"], "contact_id": ids["contact_id"], "room_id": ids["room_id"],
-               "reseller_id": ids["reseller_id"], "token": "not-a-real-token", "filename": "portal.css"}
+               "reseller_id": ids["reseller_id"], "item_id": ids.get("item_id", 1), "token": "not-a-real-token", "filename": "portal.css"}
     values = {}
     for arg in rule.arguments:
         if arg in (rule.defaults or {}):
@@ -205,7 +217,7 @@ def _run_matrix(app, world, role):
     second = factories.company(a.reseller, "A Two")
     person = people[role]
     ids = {"company_id": a.company.id, "contact_id": a.contacts[1].id, "room_id": a.team.id,
-           "reseller_id": a.reseller.id}
+           "reseller_id": a.reseller.id, "item_id": _trashed(a.company)}
     own = b if role == "other_reseller" else a
     form = {"name": "Hijacked", "first_name": "Hi", "last_name": "Jack", "email": "hijack@evil.example",
             "type": "Business", "status": "trial", "product_type": "team room", "roles": "owner",
@@ -259,6 +271,7 @@ ALLOWED = {
     "POST /settings/embed/rotate": "r", "POST /settings/embed/drop-previous": "r",
     "POST /settings/embed/end-sessions": "r",
     "POST /view-as/<int:contact_id>": "ar", "POST /view-as/stop": "aroh",
+    "GET /trash": "aro", "POST /trash/<int:item_id>/restore": "aro",
 }
 ROLE_LETTER = {"administrator": "a", "reseller": "r", "owner": "o", "host": "h", "other_reseller": "r"}
 
