@@ -427,7 +427,7 @@ def test_view_as_refuses_every_write_route(app, reseller_client, world):
     owner = factories.owner(world.a.company)
     start_view_as(reseller_client, owner)
     values = {"contact_id": world.a.contacts[1].id, "room_id": world.a.team.id,
-              "company_id": world.a.company.id, "reseller_id": world.a.reseller.id, "token": "x" * 20}
+              "company_id": world.a.company.id, "reseller_id": world.a.reseller.id, "token": "x" * 20, "item_id": 1}
     allowed = {"people.stop_view_as", "auth.logout"}
     audits = db.session.query(AuditEvent).count()
     tried = 0
