@@ -5,7 +5,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from extensions import db
 
-from .audit import apply_changes, audit
+from .audit import apply_changes, audit, created, removed
 from .conflicts import guarded, lock
 from .errors import RuleError
 from .rules import clean_choice, clean_name
@@ -41,7 +41,7 @@ def create_company(reseller_id: int, data: dict, own: bool = False) -> Company:
     company = Company(reseller_id=reseller_id, **fields)
     db.session.add(company)
     db.session.flush()
-    audit("create", company, f"Created company {company.name}")
+    audit("create", company, f"Created company {company.name}", created(company))
     return company
 
 
@@ -120,13 +120,31 @@ def describe_impact(impact: dict) -> str:
     return " and ".join(parts) if parts else "nothing else"
 
 
+def went_with_company(company: Company) -> dict:
+    """What a company's delete takes with it, by name: contacts (with their emails), rooms and host links."""
+    contacts = db.session.execute(
+        select(Contact.first_name, Contact.last_name, Contact.email).where(Contact.company_id == company.id)
+        .order_by(Contact.last_name, Contact.first_name, Contact.id).execution_options(unscoped=True)).all()
+    rooms = db.session.execute(select(Room.name).where(Room.company_id == company.id)
+                               .order_by(Room.name_key, Room.id).execution_options(unscoped=True)).scalars().all()
+    links = db.session.execute(
+        select(Room.name, Contact.first_name, Contact.last_name)
+        .join(Hosting, Hosting.room_id == Room.id).join(Contact, Contact.id == Hosting.contact_id)
+        .where(Hosting.company_id == company.id).order_by(Room.name_key, Hosting.linked_at, Hosting.id)
+        .execution_options(unscoped=True)).all()
+    return {"contacts": [f"{f} {l} <{e}>".replace("  ", " ").strip() for f, l, e in contacts],
+            "rooms": list(rooms),
+            "host links": [f"{room}: {f} {l}".strip() for room, f, l in links]}
+
+
 @guarded
 def delete_company(company: Company) -> dict:
     lock(company)  # 404 when someone else deleted it first
     if company.type == CompanyType.RESELLER:
         raise RuleError("The reseller's own company cannot be deleted.")
     impact = company_delete_impact(company)
-    audit("delete", company, f"Deleted company {company.name} with {describe_impact(impact)}", impact)
+    audit("delete", company, f"Deleted company {company.name} with {describe_impact(impact)}",
+          removed(company, went_with_company(company)))
     # Children first, so the same code works whether or not the database cascades.
     db.session.execute(Hosting.__table__.delete().where(Hosting.company_id == company.id))
     db.session.execute(Room.__table__.delete().where(Room.company_id == company.id))

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
-from .audit import apply_changes, audit, check_version
+from .audit import apply_changes, audit, check_version, created, removed
 from .conflicts import SLUG_REFUSED, guarded, lock
 from .errors import RuleError
 from .rules import clean_choice, clean_name, clean_int
@@ -126,7 +126,8 @@ def create_room(company: Company, data: dict) -> Room:
     room = Room(company_id=company.id, reseller_id=company.reseller_id, **fields)
     db.session.add(room)
     db.session.flush()
-    audit("create", room, f"Created {room.product_type} {room.name} in {company.name}")
+    audit("create", room, f"Created {room.product_type} {room.name} in {company.name}",
+          {"company": [None, company.name], **created(room)})
     return room
 
 
@@ -199,7 +200,9 @@ def room_delete_impact(room: Room) -> dict:
 def delete_room(room: Room) -> dict:
     lock(room)  # 404 when someone else deleted it first; its Hosts as they are now
     impact = room_delete_impact(room)
-    audit("delete", room, f"Deleted room {room.name}", {"hosts": [h.contact.name for h in room.hostings]})
+    hosts = [f"{h.contact.name} <{h.contact.email}>" + (" (owner)" if h.is_owner else "") for h in room.hostings]
+    audit("delete", room, f"Deleted room {room.name}",
+          removed(room, {"company": room.company.name, **({"hosts": hosts} if hosts else {})}))
     # Through the ORM: the loaded Hosting objects would otherwise be "orphaned" and
     # nulled on flush (StaleDataError once a Core delete has removed their rows).
     for hosting in list(room.hostings):
