@@ -39,7 +39,7 @@ ACTION_LABELS = {
     "end_embed_sessions": "Ended embed sessions",
 }
 OBJECT_TYPES = {"Company": "Company", "Contact": "Contact", "Room": "Room", "Reseller": "Reseller settings"}
-NOBODY = "The portal (no one signed in)"
+NOBODY = "No one signed in (the command line or a public page)"
 
 
 def _text(value) -> str:
