@@ -5,6 +5,7 @@ URL. Both are newest first and page by id (Older / Newer), without counting the 
 """
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from flask import Blueprint, abort, current_app, request, url_for
@@ -83,6 +84,8 @@ class ActivityFilters:
         who = (args.get("who") or "").strip()
         if len(who) > 100:
             self.errors["who"] = "Who: type at most 100 characters of a name."
+        elif any(unicodedata.category(ch) in ("Cc", "Cs") for ch in who):
+            self.errors["who"] = "Who: type a name (letters, not control characters)."
         elif who:
             self.values["who"] = who
         if args.get("actor"):

@@ -3,6 +3,8 @@ import re
 from datetime import datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event, select
 
 import models
@@ -254,6 +256,7 @@ def test_activity_pages_through_everything_without_counting(app, reseller_client
     ("actor=abc", "who", "That person is not known."),
     ("actor=99999999999999999999", "who", "That person is not known."),
     ("from=%00%ff", "from", "From must be a date"),
+    ("who=a%00b", "who", "not control characters"),
 ])
 def test_activity_bad_filter_is_422_next_to_the_field(reseller_client, world, query, field, message):
     for htmx in (False, True):
@@ -290,3 +293,18 @@ def test_deleted_actor_still_named_in_activity(app, reseller_client, world):
     assert reseller_client.post(f"/contacts/{helper.id}/delete", htmx=True).status_code == 200
     first = entries(reseller_client.get("/activity?action=update&type=Room"))[0]
     assert name in first and "Renamed By Gone" in first
+
+
+FILTER_NAMES = ("who", "actor", "action", "type", "from", "to", "reseller", "before", "after")
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(FILTER_NAMES),
+                       st.one_of(st.text(max_size=300), st.integers().map(str), st.just("9" * 40)), max_size=5))
+def test_activity_any_filter_value_is_a_page_or_422(client, auth, world, params):
+    if not getattr(client, "_signed_in", False):
+        auth.login(factories.admin().email)
+        client._signed_in = True
+    resp = client.get("/activity", query_string=params)
+    assert resp.status_code in (200, 422), (params, resp.status_code)
