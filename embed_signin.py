@@ -168,6 +168,8 @@ def verify_token(token: str) -> tuple[Contact, Reseller, dict]:
         models.use_embed_token(reseller, jti, expires_at)
     except RuleError:
         raise TokenProblem(401, USED, reseller)
+    models.audit("embed_sign_in", contact, f"{contact.name} signed in through {reseller.name}'s partner site",
+                 {"page": [None, path or "home"]}, actor=contact)
     return contact, reseller, claims
 
 

@@ -106,6 +106,16 @@ def _restore(user, item) -> bool:
             and item.reseller_id == user.reseller_id)
 
 
+def _history(user, obj) -> bool:
+    """A History panel: whoever may see the object on the Companies, Contacts or Rooms screens."""
+    if not is_manager(user):
+        return False
+    if obj is None or _staff(user):
+        return obj is None or _same_reseller(user, obj)
+    company_id = obj.id if type(obj).__name__ == "Company" else getattr(obj, "company_id", None)
+    return company_id is not None and company_id == user.company_id
+
+
 RULES: dict[str, Callable[[object, object], bool]] = {
     "manage": lambda user, _obj: is_manager(user),  # the Companies, Contacts and Rooms screens
     "admin": lambda user, _obj: _admin(user),  # the administrator's screens (/admin)
@@ -121,6 +131,8 @@ RULES: dict[str, Callable[[object, object], bool]] = {
     "raise_owner": _raise_owner,
     "view_as": _view_as,
     "restore": _restore,  # the Trash screen (no object) and Restore of one item
+    "activity": lambda user, _obj: _staff(user),  # the Activity log of their reseller (administrators: all)
+    "history": _history,
 }
 
 

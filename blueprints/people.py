@@ -88,7 +88,8 @@ def view_as(contact_id):
     target = get_or_404(Contact, contact_id)
     if not can(current_user, "view_as", target):
         abort(403)
-    models.audit("view_as_start", target, f"{current_user.name} started viewing as {target.name}")
+    models.audit("view_as_start", target, f"{current_user.name} started viewing as {target.name}",
+                 {"viewing as": [None, target.name]})
     db.session.commit()
     session[SESSION_KEY] = target.id
     return _redirect(url_for("companies.home"))
@@ -100,7 +101,8 @@ def stop_view_as():
     session.pop(SESSION_KEY, None)
     if target is None:
         return _redirect(url_for("companies.home"))
-    models.audit("view_as_stop", target, f"{g.real_user.name} stopped viewing as {target.name}")
+    models.audit("view_as_stop", target, f"{g.real_user.name} stopped viewing as {target.name}",
+                 {"viewing as": [target.name, None]})
     db.session.commit()
     return _redirect(contact_url(target))
 

@@ -21,7 +21,6 @@ from .schema import (
     PRODUCT_TYPES,
     ROOM_STATUSES,
     STORED_ROLES,
-    AuditEvent,
     Company,
     CompanyType,
     Contact,
@@ -40,9 +39,11 @@ from .schema import (
     today,
     utcnow,
 )
+from .audit_event import AuditEvent
+from .history import ACTION_LABELS, OBJECT_TYPES, Entry, EventPage, activity_stmt, event_page, history_stmt
 from .tenancy import DENY, MAX_INT, TENANT_MODELS, Scope, current_scope, get_or_404, scope_for
 from .conflicts import UNIQUE_KEYS, explain, guarded, lock
-from .audit import actor_id, apply_changes, audit, check_version
+from .audit import HIDDEN, actor_id, apply_changes, audit, check_version, created, mask, removed, snapshot
 from .rules import clean_choice, clean_email, clean_int, clean_name
 from .passwords import (
     PASSWORD_MAX,

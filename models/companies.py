@@ -5,7 +5,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from extensions import db
 
-from .audit import apply_changes, audit
+from .audit import apply_changes, audit, created
 from .conflicts import guarded
 from .errors import RuleError
 from .rules import clean_choice, clean_name
@@ -41,7 +41,7 @@ def create_company(reseller_id: int, data: dict, own: bool = False) -> Company:
     company = Company(reseller_id=reseller_id, **fields)
     db.session.add(company)
     db.session.flush()
-    audit("create", company, f"Created company {company.name}")
+    audit("create", company, f"Created company {company.name}", created(company))
     return company
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 
-from .audit import actor_id, apply_changes, audit
+from .audit import actor_id, apply_changes, audit, created
 from .conflicts import EMAIL_REFUSED, guarded, lock
 from .errors import RuleError
 from .hosting import _unlink
@@ -96,7 +96,8 @@ def create_contact(company: Company, data: dict, roles=(), welcome: bool = True)
     contact.roles = roles
     db.session.add(contact)
     db.session.flush()
-    audit("create", contact, f"Created contact {contact.name} in {company.name}")
+    audit("create", contact, f"Created contact {contact.name} in {company.name}",
+          {"company": [None, company.name], **created(contact)})
     if welcome:
         send_password_link(contact, "welcome")
     return contact
@@ -184,7 +185,8 @@ def change_company(contact: Contact, company: Company) -> list[Room]:
         "change_company",
         contact,
         f"Moved {contact.name} from {old.name} to {company.name}",
-        {"company": [old.name, company.name], "unlinked_rooms": [r.name for r in removed]},
+        {"company": [old.name, company.name], "unlinked rooms": [[r.name for r in removed], None]},
+        related=old,
     )
     return removed
 

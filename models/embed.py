@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
-from .audit import audit
+from .audit import HIDDEN, audit
 from .errors import RuleError
 from .schema import EmbedTokenUse, Reseller, utcnow
 
@@ -32,7 +32,8 @@ def rotate_embed_secret(reseller: Reseller) -> str:
     reseller.embed_secret = secrets.token_urlsafe(32)
     reseller.embed_secret_rotated_at = utcnow()
     db.session.flush()
-    audit("rotate_embed_secret", reseller, f"Rotated the embed secret of {reseller.name}")
+    audit("rotate_embed_secret", reseller, f"Rotated the embed secret of {reseller.name}",
+          {"embed_secret": [HIDDEN, HIDDEN]})  # the trail says it changed, never what to
     return reseller.embed_secret
 
 
@@ -42,7 +43,8 @@ def drop_previous_embed_secret(reseller: Reseller) -> None:
         raise RuleError("There is no previous embed secret to stop.", "embed_secret", 409)
     reseller.embed_secret_previous = None
     db.session.flush()
-    audit("drop_previous_embed_secret", reseller, f"Stopped the previous embed secret of {reseller.name}")
+    audit("drop_previous_embed_secret", reseller, f"Stopped the previous embed secret of {reseller.name}",
+          {"embed_secret_previous": [HIDDEN, None]})
 
 
 def end_embed_sessions(reseller: Reseller) -> None:

@@ -71,7 +71,10 @@ def link(room: Room, contact: Contact) -> Hosting:
     )
     db.session.add(hosting)
     db.session.flush()
-    audit("link", room, f"Linked {contact.name} to {room.name}", {"host": [None, contact.name]})
+    changes = {"host": [None, contact.name]}
+    if hosting.is_owner and room.product_type == ProductType.TEAM:
+        changes["owner"] = [None, contact.name]
+    audit("link", room, f"Linked {contact.name} to {room.name}", changes, related=contact)
     return hosting
 
 
@@ -98,7 +101,10 @@ def unlink(room: Room, contact: Contact) -> str:
     _unlink(room, contact)
     new_owner = room.owner if was_owner else None
     summary = f"Unlinked {contact.name} from {room.name}" + (f"; {new_owner.name} is now the owner" if new_owner else "")
-    audit("unlink", room, summary, {"host": [contact.name, None]})
+    changes = {"host": [contact.name, None]}
+    if new_owner:
+        changes["owner"] = [contact.name, new_owner.name]
+    audit("unlink", room, summary, changes, related=contact)
     return summary
 
 
@@ -120,7 +126,7 @@ def make_owner(room: Room, contact: Contact) -> None:
     target.is_owner = True
     db.session.flush()
     audit("make_owner", room, f"{contact.name} is now the owner of {room.name}",
-          {"owner": [old.name if old else None, contact.name]})
+          {"owner": [old.name if old else None, contact.name]}, related=contact)
 
 
 @guarded

@@ -10,7 +10,7 @@ from sqlalchemy import select
 import mailer
 from extensions import db
 
-from .audit import audit
+from .audit import HIDDEN, audit
 from .errors import RuleError
 from .schema import Contact, ContactState, PasswordToken, utcnow
 
@@ -51,8 +51,10 @@ def send_password_link(contact: Contact, purpose: str = "reset") -> None:
     subject = "Welcome to the Reseller Portal" if purpose == "welcome" else "Set a new password for the Reseller Portal"
     mailer.send_email(subject, [contact.email], purpose, first_name=contact.first_name, email=contact.email,
                       link=link, hours=hours)
-    if purpose == "reset":
-        audit("password_link", contact, f"Sent a password link to {contact.email}")
+    # The link itself is a secret: the trail says that one was sent, and to which address.
+    audit("password_link" if purpose == "reset" else "welcome_link", contact,
+          f"Sent a {'password' if purpose == 'reset' else 'welcome'} link to {contact.email}",
+          {"link": [None, HIDDEN], "sent to": [None, contact.email]})
 
 
 def find_password_token(token: str) -> PasswordToken:
@@ -105,8 +107,10 @@ def set_password_with_token(token: str, password: str, repeat: str) -> Contact:
     contact = db.session.execute(
         select(Contact).where(Contact.id == row.contact_id).execution_options(unscoped=True)
     ).scalar_one()
+    had_password = bool(contact.password_hash)
     contact.set_password(password)
     contact.session_epoch += 1
     db.session.flush()
-    audit("set_password", contact, f"{contact.name} set a new password with a {row.purpose} link")
+    audit("set_password", contact, f"{contact.name} set a new password with a {row.purpose} link",
+          {"password": [HIDDEN if had_password else None, HIDDEN]}, actor=contact)
     return contact

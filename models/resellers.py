@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 
-from .audit import apply_changes, audit
+from .audit import HIDDEN, apply_changes, audit, created
 from .conflicts import guarded
 from .companies import case_when, create_company
 from .contacts import create_contact, email_taken
@@ -135,7 +135,7 @@ def create_reseller(name: str, origins=()) -> Reseller:
     reseller = Reseller(name=name, embed_origins=clean_origins("\n".join(origins)))
     db.session.add(reseller)
     db.session.flush()
-    audit("create", reseller, f"Created reseller {name}")
+    audit("create", reseller, f"Created reseller {name}", created(reseller))
     create_company(reseller.id, {"name": name, "type": CompanyType.RESELLER, "status": CustomerStatus.CUSTOMER},
                    own=True)
     return reseller
@@ -167,5 +167,8 @@ def create_user(email: str, role: Role, password: str | None, reseller: Reseller
     if password:
         user.set_password(password)
     db.session.flush()
-    audit("create_user", user, f"Created {role} user {user.email}", {"roles": [None, sorted(user.roles)]})
+    changes = {"roles": [None, sorted(user.roles)], "email": [None, user.email]}
+    if password:
+        changes["password"] = [None, HIDDEN]  # the trail says only that one was set
+    audit("create_user", user, f"Created {role} user {user.email}", changes)
     return user

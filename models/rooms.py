@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from extensions import db
 
-from .audit import apply_changes, audit, check_version
+from .audit import apply_changes, audit, check_version, created
 from .conflicts import SLUG_REFUSED, guarded
 from .errors import RuleError
 from .rules import clean_choice, clean_name, clean_int
@@ -126,7 +126,8 @@ def create_room(company: Company, data: dict) -> Room:
     room = Room(company_id=company.id, reseller_id=company.reseller_id, **fields)
     db.session.add(room)
     db.session.flush()
-    audit("create", room, f"Created {room.product_type} {room.name} in {company.name}")
+    audit("create", room, f"Created {room.product_type} {room.name} in {company.name}",
+          {"company": [None, company.name], **created(room)})
     return room
 
 

@@ -331,21 +331,6 @@ class Hosting(db.Model):
     )
 
 
-class AuditEvent(db.Model):
-    """Who did what, when, and what changed from what to what."""
-
-    __tablename__ = "audit_events"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    reseller_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    action: Mapped[str] = mapped_column(String(40))
-    object_type: Mapped[str] = mapped_column(String(40))
-    object_id: Mapped[int | None] = mapped_column(Integer)
-    summary: Mapped[str] = mapped_column(String(300), default="")
-    changes: Mapped[str] = mapped_column(Text, default="{}")
-
-
 class OutboxMessage(db.Model):
     """Mail written in the same transaction as the change; delivered after commit."""
 

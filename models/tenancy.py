@@ -13,10 +13,13 @@ from sqlalchemy.orm import Session, with_loader_criteria
 
 from extensions import db
 
+from .audit_event import AuditEvent
 from .schema import Company, Contact, Hosting, Role, Room
 from .trash_schema import TrashItem
 
-TENANT_MODELS = (Company, Contact, Room, Hosting, TrashItem)
+# The audit trail is scoped like the rest: a reseller sees its own events; an Owner or Host
+# those of their company (the History of what they may see).
+TENANT_MODELS = (Company, Contact, Room, Hosting, TrashItem, AuditEvent)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def _apply_scope(state) -> None:
         opts.append(with_loader_criteria(Company, lambda cls: cls.id == cid, include_aliases=True))
         opts += [
             with_loader_criteria(model, lambda cls: cls.company_id == cid, include_aliases=True)
-            for model in (Contact, Room, Hosting, TrashItem)
+            for model in (Contact, Room, Hosting, TrashItem, AuditEvent)
         ]
     state.statement = state.statement.options(*opts)
 

@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from extensions import db
 
 from . import snapshot as snap
-from .audit import actor_id, audit
+from .audit import actor_id, audit, removed
 from .companies import describe_impact
 from .conflicts import guarded, lock
 from .contacts import _unlink_all, contact_delete_blocker, contact_rooms, email_taken
@@ -116,7 +116,8 @@ def trash_company(company: Company) -> TrashItem:
                    {r["id"]: r["name"] for r in rooms})
     impact = {"contacts": len(contacts), "rooms": len(rooms)}
     audit("delete", company, f"Deleted company {company.name} with {describe_impact(impact)}",
-          {"contacts": list(people.values()), "rooms": [r["name"] for r in rooms], "host_links": links})
+          removed(company, {"contacts": list(people.values()), "rooms": [r["name"] for r in rooms],
+                            "host links": links}))
     parts = [_plural(len(contacts), "contact") + (f" ({', '.join(people.values())})" if contacts else ""),
              _plural(len(rooms), "room") + (f" ({', '.join(r['name'] for r in rooms)})" if rooms else ""),
              _plural(len(hostings), "host link")]
@@ -145,8 +146,7 @@ def trash_contact(contact: Contact) -> TrashItem:
     impact = {"hosts": len(hostings)}
     name, email = contact.name, contact.email
     audit("delete", contact, f"Deleted contact {name} with {describe_impact(impact)}",
-          {"contact": f"{name} <{email}>", "company": contact.company.name if contact.company else None,
-           "host_links": links})
+          removed(contact, {"company": contact.company.name if contact.company else None, "host links": links}))
     details = f"host of {', '.join(r.name for r in rooms)}" if rooms else "no room links"
     item = _item("contact", contact.id, contact.reseller_id, contact.company_id, f"{name} ({email})", details,
                  snap.capture(contacts=row, hostings=hostings))
@@ -166,7 +166,7 @@ def trash_room(room: Room) -> TrashItem:
     hosts = [f"{people[h['contact_id']].name} <{people[h['contact_id']].email}>" + (" (owner)" if h["is_owner"] else "")
              for h in hostings if h["contact_id"] in people]
     impact = {"hosts": len(hostings)}
-    audit("delete", room, f"Deleted room {room.name}", {"hosts": hosts, "slug": room.slug})
+    audit("delete", room, f"Deleted room {room.name}", removed(room, {"company": room.company.name, "hosts": hosts}))
     item = _item("room", room.id, room.reseller_id, room.company_id, room.name,
                  f"Hosts: {', '.join(hosts)}" if hosts else "no Hosts",
                  snap.capture(rooms=snap.rows(Room, Room.id == room.id), hostings=hostings))
@@ -374,7 +374,8 @@ def purge() -> int:
     for item in items:
         stand_in = _stand_in(item)
         audit("purge", stand_in, f"Purged {item.kind_label.lower()} {item.label} from the Trash "
-              f"(deleted {item.deleted_at:%Y-%m-%d} by {item.deleted_by_name})", {"details": item.details})
+              f"(deleted {item.deleted_at:%Y-%m-%d} by {item.deleted_by_name})", {"details": item.details},
+              company_id=item.company_id)
         db.session.expunge(stand_in) if stand_in in db.session else None
         db.session.delete(item)
     db.session.flush()

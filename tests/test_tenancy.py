@@ -272,6 +272,8 @@ ALLOWED = {
     "POST /settings/embed/end-sessions": "r",
     "POST /view-as/<int:contact_id>": "ar", "POST /view-as/stop": "aroh",
     "GET /trash": "aro", "POST /trash/<int:item_id>/restore": "aro",
+    "GET /activity": "ar", "GET /companies/<int:company_id>/history": "aro",
+    "GET /contacts/<int:contact_id>/history": "aro", "GET /rooms/<int:room_id>/history": "aro",
 }
 ROLE_LETTER = {"administrator": "a", "reseller": "r", "owner": "o", "host": "h", "other_reseller": "r"}
 
