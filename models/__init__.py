@@ -43,7 +43,7 @@ from .audit_event import AuditEvent
 from .history import ACTION_LABELS, OBJECT_TYPES, Entry, EventPage, activity_stmt, event_page, history_stmt
 from .tenancy import DENY, MAX_INT, TENANT_MODELS, Scope, current_scope, get_or_404, scope_for
 from .conflicts import UNIQUE_KEYS, explain, guarded, lock
-from .audit import HIDDEN, actor_id, apply_changes, audit, check_version, created, mask, removed, snapshot
+from .audit import HIDDEN, actor_id, apply_changes, audit, check_version, created, mask, removed
 from .rules import clean_choice, clean_email, clean_int, clean_name
 from .passwords import (
     PASSWORD_MAX,

@@ -67,19 +67,19 @@ def mask(changes: dict) -> dict:
     return out
 
 
-def snapshot(obj) -> dict:
+def recorded_fields(obj) -> dict:
     """The object's recorded fields and their values, e.g. for a create (None -> value) or a delete."""
     return {key: _plain(getattr(obj, key)) for key in SNAPSHOT.get(type(obj).__name__, ())}
 
 
 def created(obj) -> dict:
     """{field: [None, value]} for what a new object starts with (empty fields left out)."""
-    return {key: [None, value] for key, value in snapshot(obj).items() if value not in (None, "", [], False)}
+    return {key: [None, value] for key, value in recorded_fields(obj).items() if value not in (None, "", [], False)}
 
 
 def removed(obj, went_with: dict | None = None) -> dict:
     """{field: [value, None]} for a deleted object, and what went with it (lists of names and emails)."""
-    out = {key: [value, None] for key, value in snapshot(obj).items() if value not in (None, "", [], False)}
+    out = {key: [value, None] for key, value in recorded_fields(obj).items() if value not in (None, "", [], False)}
     for key, names in (went_with or {}).items():
         out[key] = [names, None]
     return out

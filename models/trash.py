@@ -142,11 +142,11 @@ def trash_contact(contact: Contact) -> TrashItem:
     rooms = contact_rooms(contact)
     hostings = snap.rows(Hosting, Hosting.contact_id == contact.id)
     row = snap.rows(Contact, Contact.id == contact.id)
-    links = _links(hostings, {contact.id: contact.name}, {r.id: r.name for r in rooms})
     impact = {"hosts": len(hostings)}
     name, email = contact.name, contact.email
     audit("delete", contact, f"Deleted contact {name} with {describe_impact(impact)}",
-          removed(contact, {"company": contact.company.name if contact.company else None, "host links": links}))
+          removed(contact, {"company": contact.company.name if contact.company else None,
+                            **({"hosted rooms": [r.name for r in rooms]} if rooms else {})}))
     details = f"host of {', '.join(r.name for r in rooms)}" if rooms else "no room links"
     item = _item("contact", contact.id, contact.reseller_id, contact.company_id, f"{name} ({email})", details,
                  snap.capture(contacts=row, hostings=hostings))

@@ -102,7 +102,7 @@ def test_delete_company_records_the_names_and_emails_that_went_with_it(reseller_
     for name, email in people:
         assert f"{name} <{email}>" in went["contacts"][0]
     assert sorted(went["rooms"][0]) == ["A Personal", "A Team"]
-    assert went["host links"][0] == [f"A Team: {people[0][0]}"]
+    assert went["host links"][0] == [f"{people[0][0]} on A Team (owner)"]
 
 
 def test_delete_room_records_its_hosts_with_emails(reseller_client, world):

@@ -64,8 +64,9 @@ def test_delete_company_goes_to_trash_and_restore_brings_everything_back(reselle
     # the audit event names what went with it, with emails
     (deleted,) = _events("delete", "Company", cid)
     changes = json.loads(deleted.changes)
-    assert any(emails[1] in c for c in changes["contacts"]) and "A Team" in changes["rooms"]
-    assert any("(owner)" in link for link in changes["host_links"])
+    assert changes["name"] == ["A Corp", None]  # before -> after, and what went with it
+    assert any(emails[1] in c for c in changes["contacts"][0]) and "A Team" in changes["rooms"][0]
+    assert any("(owner)" in link for link in changes["host links"][0])
 
     text = page_text(reseller_client.get("/trash"))
     assert "A Corp" in text and "2 contacts" in text and emails[0] in text and "A Team" in text
