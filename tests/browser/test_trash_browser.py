@@ -1,6 +1,6 @@
 """Trash and undo in Chromium: a reseller deletes a company with its contacts and rooms, clicks Undo in
 the toast with the mouse, deletes it again, restores it from Trash, and finds its contacts, rooms and
-host links back."""
+host links back; then its History shows the four actions with who and when."""
 import re
 
 from playwright.sync_api import expect
@@ -70,3 +70,15 @@ def test_delete_undo_delete_restore_from_trash(page, live_server, world):
     for person in people:
         expect(page.locator("#main")).to_contain_text(person)
     assert _links(cid) == links
+
+    # 5. its History: deleted, restored (Undo), deleted, restored (Trash), each with who and when
+    page.goto(f"{live_server.url}/companies/{cid}/edit")
+    page.get_by_role("link", name="History").click()
+    events = page.locator("#panel #history-panel li.event")
+    expect(events.first).to_be_visible()
+    newest_four = [events.nth(i) for i in range(4)]
+    assert [e.locator(".what").inner_text() for e in newest_four] == ["Restored", "Deleted", "Restored", "Deleted"]
+    for event in newest_four:
+        expect(event.locator(".who")).to_have_text(a.staff.name)
+        expect(event.locator("time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
+    expect(newest_four[3]).to_contain_text(people[0])  # what went with the delete, by name
