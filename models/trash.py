@@ -376,7 +376,6 @@ def purge() -> int:
         audit("purge", stand_in, f"Purged {item.kind_label.lower()} {item.label} from the Trash "
               f"(deleted {item.deleted_at:%Y-%m-%d} by {item.deleted_by_name})", {"details": item.details},
               company_id=item.company_id)
-        db.session.expunge(stand_in) if stand_in in db.session else None
         db.session.delete(item)
     db.session.flush()
     return len(items)
