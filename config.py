@@ -42,6 +42,11 @@ class Config:
     EMBED_TOKEN_MAX_SECONDS = 300
     EMBED_SESSION_SECONDS = 8 * 3600
     TEMPLATES_STRICT = True
+    # CSV import: the largest file accepted. A request may be a little larger (the confirm step carries
+    # the file, signed, in base64); anything bigger is refused with 413 before it is read.
+    IMPORT_MAX_BYTES = 2_000_000
+    MAX_CONTENT_LENGTH = 4_000_000
+    MAX_FORM_MEMORY_SIZE = 4_000_000
 
 
 class TestConfig(Config):

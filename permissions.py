@@ -109,6 +109,12 @@ RULES: dict[str, Callable[[object, object], bool]] = {
     "edit_room": _edit_room,
     "raise_owner": _raise_owner,
     "view_as": _view_as,
+    # CSV import writes companies, contacts and rooms of one reseller: its staff only (an owner's rooms
+    # and terms are set by the reseller; an administrator acts in no one reseller). Owners get 403.
+    "import_csv": lambda user, _obj: _reseller(user),
+    # The free-trial report: staff for their reseller (administrators: every reseller), owners for
+    # their own company (the tenant scope narrows what it counts).
+    "reports": lambda user, _obj: _staff(user) or _owner(user),
 }
 
 

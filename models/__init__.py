@@ -107,3 +107,5 @@ from .resellers import (
 from .embed import drop_previous_embed_secret, end_embed_sessions, rotate_embed_secret, use_embed_token
 from .sessions import EndedSession, end_all_sessions, end_login_session, ended_session_column
 from .search import host_counts, search_companies, search_contacts, search_rooms
+from .reports import TRIAL_STATUSES, TrialReport, default_range, outcome, trial_report, trial_rooms
+from . import imports  # noqa: E402  (CSV import: models.imports)
