@@ -13,7 +13,7 @@ import difflib
 import io
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from extensions import db
@@ -263,10 +263,18 @@ def _room_row(row: dict, reseller_id: int):
 ROW_FUNCS = {"companies": _company_row, "contacts": _contact_row, "rooms": _room_row}
 
 
+def _open_transaction() -> None:
+    """SQLite's driver (pysqlite) sends BEGIN only before a write, so a SAVEPOINT before any write would be a
+    transaction of its own, and its RELEASE a commit. A write that changes nothing opens the transaction."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("UPDATE resellers SET id = id WHERE 0 = 1"))
+
+
 def run_import(kind: str, rows: list[tuple[int, dict]], reseller_id: int) -> ImportResult:
     """Each row through the domain, in a savepoint: create, update, no change, or the error in words.
     Leaves the work in the session's transaction: the caller commits it, or rolls it back."""
     result = ImportResult(kind)
+    _open_transaction()
     seen: dict[str, int] = {}
     for line, row in rows:
         key = row.get(KEY[kind], "").lower() if "__error__" not in row else ""
@@ -287,7 +295,8 @@ def run_import(kind: str, rows: list[tuple[int, dict]], reseller_id: int) -> Imp
                 outcome = RowResult(line, label, "create")
             else:
                 before = _snapshot(existing)
-                more_hosts = update()
+                more = update()
+                more_hosts = more if type(more) is int else 0  # rooms: the Hosts linked by this row
                 db.session.flush()
                 changes = _changes(before, _snapshot(existing))
                 if more_hosts:
