@@ -16,7 +16,7 @@ from extensions import db
 from models import RuleError
 from models import imports
 from permissions import can
-from web import done, render
+from web import done, error_page, render
 
 bp = Blueprint("imports", __name__)
 
@@ -60,7 +60,7 @@ def index():
 def template():
     kind = request.args.get("kind")
     if kind not in imports.KINDS:
-        abort(404)
+        return error_page(422, "Not possible", "Choose the template for companies, contacts or rooms.")
     return stream_csv(f"{kind}-template.csv", imports.template_header(kind), [])
 
 

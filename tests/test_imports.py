@@ -72,7 +72,7 @@ def test_template_csv(reseller_client, world, kind, header):
     resp = fetch(reseller_client, f"/import/template.csv?kind={kind}")
     assert resp.status_code == 200
     assert resp.get_data() == b"\xef\xbb\xbf" + header.encode() + b"\r\n"
-    assert fetch(reseller_client, "/import/template.csv?kind=nope").status_code == 404
+    assert reseller_client.get("/import/template.csv?kind=nope").status_code == 422
 
 
 # ---------------------------------------------------------------- preview and confirm

@@ -259,6 +259,10 @@ ALLOWED = {
     "POST /settings/embed/rotate": "r", "POST /settings/embed/drop-previous": "r",
     "POST /settings/embed/end-sessions": "r",
     "POST /view-as/<int:contact_id>": "ar", "POST /view-as/stop": "aroh",
+    # CSV out (the lists' scope) and in (reseller staff only: others get 403), and the free-trial report
+    "GET /companies/export.csv": "aro", "GET /contacts/export.csv": "aro", "GET /rooms/export.csv": "aro",
+    "GET /import": "r", "GET /import/template.csv": "r", "POST /import/preview": "r", "POST /import": "r",
+    "GET /reports/trials": "aro", "GET /reports/trials.csv": "aro",
 }
 ROLE_LETTER = {"administrator": "a", "reseller": "r", "owner": "o", "host": "h", "other_reseller": "r"}
 
