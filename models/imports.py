@@ -279,12 +279,14 @@ def run_import(kind: str, rows: list[tuple[int, dict]], reseller_id: int) -> Imp
     for line, row in rows:
         key = row.get(KEY[kind], "").lower() if "__error__" not in row else ""
         label = row.get(KEY[kind]) or row.get("name") or ""
+        if kind == "rooms" and not key and "__error__" not in row:  # a new room: its name in its company
+            key = f"{row.get('name', '').lower()} in {row.get('company', '').lower()}"
         if "__error__" in row:
             result.rows.append(RowResult(line, label, "error", f"Line {line} {row['__error__']}."))
             continue
         if key and key in seen:
-            result.rows.append(RowResult(line, label, "error",
-                                         f"Duplicate row: line {seen[key]} already has {KEY[kind]} “{label}”."))
+            what = f"{KEY[kind]} “{label}”" if row.get(KEY[kind]) else f"the room “{label}” of {row.get('company')}"
+            result.rows.append(RowResult(line, label, "error", f"Duplicate row: line {seen[key]} already has {what}."))
             continue
         if key:
             seen[key] = line

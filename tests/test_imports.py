@@ -193,6 +193,9 @@ def test_duplicate_rows_and_short_rows(reseller_client, world):
     rows = results(post_file(reseller_client, "companies", csv_text))
     assert rows[2] == ("error", 4, "dup co", "Duplicate row: line 2 already has name “dup co”.")
     assert rows[3][0] == "error" and "has 1 cells, but the header has 2 columns" in rows[3][3]
+    rooms = f"name,company,product_type\nTwice,{world.a.company.name},team room\nTwice,{world.a.company.name},team room\n"
+    rows = results(post_file(reseller_client, "rooms", rooms))
+    assert rows[1] == ("error", 3, "Twice", f"Duplicate row: line 2 already has the room “Twice” of {world.a.company.name}.")
 
 
 def test_rule_breaks_each_with_its_reason_and_nothing_written(reseller_client, world):
