@@ -288,3 +288,21 @@ def test_only_reseller_staff_import(client, auth, world, who):
     assert client.get("/import").status_code == 403
     assert post_file(client, "companies", "name\nX\n").status_code == 403
     assert db.session.execute(select(func.count()).select_from(Company).where(Company.name == "X")).scalar() == 0
+
+
+@pytest.mark.parametrize("kind, content", [
+    ("companies", bytes(range(256)) * 20),                           # binary
+    ("companies", b"name\n" + b"x" * 200_000 + b"\n"),              # a field over the CSV module's limit
+    ("companies", b"name\nok\n" + b"a" * 5000 + b"\x00b\n"),        # a NUL after the first 4 KB
+    ("companies", b"\xef\xbb\xbfname,type\r\n"),                     # a header and no rows
+    ("companies", b'name,type\n"unclosed,Business\n'),              # an unbalanced quote
+    ("rooms", "name,company,product_type,end_date,hosts\nR,A Corp,team room,soon,nobody@x.example\n".encode()),
+    ("contacts", ("email,first_name,last_name,company\n" + "x" * 300 + "@a.example,A,B,A Corp\n").encode()),
+])
+def test_odd_files_get_an_answer_not_a_500(reseller_client, world, kind, content):
+    before = _table_snapshot()
+    resp = post_file(reseller_client, kind, content)
+    assert resp.status_code in (200, 422), resp.status_code
+    body = text(resp)
+    assert "Nothing was written" in body or 'role="alert"' in resp.get_data(as_text=True)
+    assert _table_snapshot() == before
