@@ -20,7 +20,8 @@ import embed_frame
 import login_sessions
 import mailer
 import models
-from blueprints import account, activity, admin, auth, companies, contacts, dashboard, embed, people, resellers, rooms, trash
+from blueprints import (account, activity, admin, auth, companies, contacts, dashboard, embed, imports, people,
+                        reports, resellers, rooms, trash)
 from config import Config
 from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
@@ -100,7 +101,8 @@ def check_secret_key(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (auth, account, companies, contacts, rooms, dashboard, people, resellers, admin, embed, trash, activity):
+    for module in (auth, account, companies, contacts, rooms, dashboard, people, resellers, admin, embed, trash,
+                   activity, imports, reports):
         app.register_blueprint(module.bp)
 
 
@@ -226,6 +228,13 @@ def register_errors(app: Flask) -> None:
     def rule_error(e):
         db.session.rollback()
         return error_page(e.status, "Not possible", e.message)
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        limit = app.config["MAX_CONTENT_LENGTH"] / 1e6
+        return error_page(413, "Too large", f"The upload is too large: requests may be at most {limit:.0f} MB, "
+                          f"and an import file at most {app.config['IMPORT_MAX_BYTES'] / 1e6:.0f} MB. "
+                          "Split the file into smaller ones.")
 
     @app.errorhandler(429)
     def too_many(e):

@@ -44,6 +44,11 @@ class Config:
     # Deleted objects stay in the Trash, restorable, this many days; `trash purge` removes older ones.
     TRASH_DAYS = 30
     TEMPLATES_STRICT = True
+    # CSV import: the largest file accepted. A request may be a little larger (the confirm step carries
+    # the file, signed, in base64); anything bigger is refused with 413 before it is read.
+    IMPORT_MAX_BYTES = 2_000_000
+    MAX_CONTENT_LENGTH = 4_000_000
+    MAX_FORM_MEMORY_SIZE = 4_000_000
 
 
 class TestConfig(Config):

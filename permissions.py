@@ -133,6 +133,12 @@ RULES: dict[str, Callable[[object, object], bool]] = {
     "restore": _restore,  # the Trash screen (no object) and Restore of one item
     "activity": lambda user, _obj: _staff(user),  # the Activity log of their reseller (administrators: all)
     "history": _history,
+    # CSV import writes companies, contacts and rooms of one reseller: its staff only (an owner's rooms
+    # and terms are set by the reseller; an administrator acts in no one reseller). Owners get 403.
+    "import_csv": lambda user, _obj: _reseller(user),
+    # The free-trial report: staff for their reseller (administrators: every reseller), owners for
+    # their own company (the tenant scope narrows what it counts).
+    "reports": lambda user, _obj: _staff(user) or _owner(user),
 }
 
 

@@ -8,6 +8,8 @@ import models
 from extensions import db
 from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
+from csv_export import BATCH, stream_csv
+from models.imports import export_header
 from web import ListArgs, done, form_error, render, render_delete_confirm, render_list
 
 bp = Blueprint("companies", __name__)
@@ -51,6 +53,21 @@ def index():
     page = args.paginate(stmt.options(joinedload(Company.reseller)), Company.id)
     counts = models.company_counts(c.id for c in page.items)  # one aggregate query for the page
     return render_list("companies/index.html", "company", args=args, page=page, counts=counts)
+
+
+@bp.get("/companies/export.csv")
+def export():
+    """The list as it is filtered, searched and sorted, every page of it, streamed as CSV."""
+    args = ListArgs(SORTS, "name", FILTERS)
+    stmt = models.search_companies(args.q, args.filters.get("type"), args.filters.get("status"))
+    stmt = args.order(stmt.add_columns(models.live_contacts_of_company(), models.live_rooms_of_company()), Company.id)
+
+    def rows():
+        for company, live_contacts, live_rooms in db.session.execute(stmt.execution_options(yield_per=BATCH)):
+            yield (company.name, company.type, company.status, company.branded, company.created_at.date(),
+                   live_contacts, live_rooms)
+
+    return stream_csv("companies.csv", export_header("companies"), rows())
 
 
 @bp.get("/companies/new")

@@ -122,3 +122,5 @@ from .trash import (
     trash_room,
 )
 from .search import host_counts, search_companies, search_contacts, search_rooms
+from .reports import TRIAL_STATUSES, TrialReport, default_range, outcome, trial_report, trial_rooms
+from . import imports  # noqa: E402  (CSV import: models.imports)

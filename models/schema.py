@@ -222,6 +222,8 @@ class Room(db.Model):
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     end_date: Mapped[date | None] = mapped_column(Date, index=True)
+    # When a trial or demo became a paid subscription (models/reports.py sets it): the trial report's "converted".
+    converted_at: Mapped[datetime | None] = mapped_column(DateTime)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     max_participants: Mapped[int] = mapped_column(Integer, default=25)
     pin: Mapped[str | None] = mapped_column(String(10))

@@ -70,7 +70,15 @@ class PortalClient(FlaskClient):
         kwargs["headers"] = headers
         _end_test_transaction()
         # An empty contextvars.Context has no app context for Flask to reuse, so it pushes a new one.
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        return contextvars.Context().run(self._open_and_read_downloads, *args, **kwargs)
+
+    def _open_and_read_downloads(self, *args, **kwargs):
+        """A download (CSV exports: a generator with the request's context) is produced while it is read:
+        read it here, inside the request's own context (tests/test_csv_export.py reads one chunk by chunk)."""
+        resp = super().open(*args, **kwargs)
+        if resp.headers.get("Content-Disposition", "").startswith("attachment"):
+            resp.get_data()
+        return resp
 
     def csrf_token(self) -> str:
         app = self.application

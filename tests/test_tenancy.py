@@ -274,6 +274,10 @@ ALLOWED = {
     "GET /trash": "aro", "POST /trash/<int:item_id>/restore": "aro",
     "GET /activity": "ar", "GET /companies/<int:company_id>/history": "aro",
     "GET /contacts/<int:contact_id>/history": "aro", "GET /rooms/<int:room_id>/history": "aro",
+    # CSV out (the lists' scope) and in (reseller staff only: others get 403), and the free-trial report
+    "GET /companies/export.csv": "aro", "GET /contacts/export.csv": "aro", "GET /rooms/export.csv": "aro",
+    "GET /import": "r", "GET /import/template.csv": "r", "POST /import/preview": "r", "POST /import": "r",
+    "GET /reports/trials": "aro", "GET /reports/trials.csv": "aro",
 }
 ROLE_LETTER = {"administrator": "a", "reseller": "r", "owner": "o", "host": "h", "other_reseller": "r"}
 
