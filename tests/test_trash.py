@@ -313,3 +313,14 @@ def test_trash_page_and_fragment(reseller_client, world):
     frag = reseller_client.get("/trash", htmx=True, headers={"HX-Target": "trash-table"})
     assert "<html" not in frag.text and 'id="trash-table"' in frag.text
     assert "The Trash is empty." in frag.text
+
+
+def test_unlink_from_the_contact_screen_offers_undo(reseller_client, world):
+    a = _populated(world)
+    resp = reseller_client.post(f"/contacts/{a.contacts[1].id}/rooms/{a.personal.id}/unlink", htmx=True)
+    events = _trigger(resp)
+    assert resp.status_code == 200 and "Unlinked" in events["toast"] and events["toast-undo"].startswith("/trash/")
+    assert "A Personal" in reseller_client.get("/trash").text
+    assert reseller_client.post(events["toast-undo"], htmx=True).status_code == 200
+    db.session.rollback()
+    assert [h.contact_id for h in db.session.get(Room, a.personal.id).hostings] == [a.contacts[1].id]
