@@ -163,3 +163,27 @@ def test_export_streams_a_large_list_in_batches(reseller_client, world):
     assert resp.was_streamed and len(resp.chunks) >= 5  # the header, then a chunk per batch of rows
     names = [r[0] for r in rows_of(resp)[1:]]
     assert names[:2] == ["A Personal", "Bulk 00000"] and names[-1] == "Bulk 02499" and len(names) == 2501
+
+
+def test_export_activity_with_its_filters(reseller_client, world, other_client):
+    """The Activity exports what its filters show, newest first, in the tenant's scope, formulas defused."""
+    from .test_activity_coverage import room_form
+    room = world.a.team
+    assert reseller_client.post(f"/rooms/{room.id}", data=room_form(room, name="=Team"), htmx=True).status_code == 200
+    b = world.b.company
+    assert other_client.post(f"/companies/{b.id}", data={"name": "B Corp Renamed", "type": b.type, "status": "prospect",
+                                                           "version": b.version}, htmx=True).status_code == 200
+    resp = fetch(reseller_client, "/activity/export.csv?type=Room")
+    assert resp.status_code == 200 and resp.headers["Content-Disposition"] == 'attachment; filename="activity.csv"'
+    rows = rows_of(resp)
+    assert rows[0][:4] == ["id", "when", "who", "what"]
+    body = rows[1:]
+    assert body and all(r[4] == "Room" for r in body)
+    assert [int(r[0]) for r in body] == sorted((int(r[0]) for r in body), reverse=True)
+    edit = next(r for r in body if r[3] == "Edited")
+    assert edit[2] == world.a.staff.name and "name: A Team -> =Team" in edit[9]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in body for cell in r)
+    everything = fetch(reseller_client, "/activity/export.csv").get_data(as_text=True)
+    assert "=Team" in everything and "B Corp Renamed" not in everything  # another reseller's events stay out
+    bad = reseller_client.get("/activity/export.csv?from=yesterday")
+    assert bad.status_code == 422 and "From must be a date" in bad.get_data(as_text=True)

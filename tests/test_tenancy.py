@@ -272,7 +272,7 @@ ALLOWED = {
     "POST /settings/embed/end-sessions": "r",
     "POST /view-as/<int:contact_id>": "ar", "POST /view-as/stop": "aroh",
     "GET /trash": "aro", "POST /trash/<int:item_id>/restore": "aro",
-    "GET /activity": "ar", "GET /companies/<int:company_id>/history": "aro",
+    "GET /activity": "ar", "GET /activity/export.csv": "ar", "GET /companies/<int:company_id>/history": "aro",
     "GET /contacts/<int:contact_id>/history": "aro", "GET /rooms/<int:room_id>/history": "aro",
     # CSV out (the lists' scope) and in (reseller staff only: others get 403), and the free-trial report
     "GET /companies/export.csv": "aro", "GET /contacts/export.csv": "aro", "GET /rooms/export.csv": "aro",
