@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, text
@@ -274,19 +275,30 @@ def run_import(kind: str, rows: list[tuple[int, dict]], reseller_id: int) -> Imp
     """Each row through the domain, in a savepoint: create, update, no change, or the error in words.
     Leaves the work in the session's transaction: the caller commits it, or rolls it back."""
     result = ImportResult(kind)
+    for _done in import_rows(result, rows, reseller_id):
+        pass
+    return result
+
+
+def import_rows(result: ImportResult, rows: list[tuple[int, dict]], reseller_id: int) -> Iterator[int]:
+    """``run_import`` one row at a time: adds each row's outcome to ``result`` and yields how many rows
+    are done, so a caller can show progress while the one transaction runs (blueprints/imports.py)."""
+    kind = result.kind
     _open_transaction()
     seen: dict[str, int] = {}
-    for line, row in rows:
+    for done, (line, row) in enumerate(rows, 1):
         key = row.get(KEY[kind], "").lower() if "__error__" not in row else ""
         label = row.get(KEY[kind]) or row.get("name") or ""
         if kind == "rooms" and not key and "__error__" not in row:  # a new room: its name in its company
             key = f"{row.get('name', '').lower()} in {row.get('company', '').lower()}"
         if "__error__" in row:
             result.rows.append(RowResult(line, label, "error", f"Line {line} {row['__error__']}."))
+            yield done
             continue
         if key and key in seen:
             what = f"{KEY[kind]} “{label}”" if row.get(KEY[kind]) else f"the room “{label}” of {row.get('company')}"
             result.rows.append(RowResult(line, label, "error", f"Duplicate row: line {seen[key]} already has {what}."))
+            yield done
             continue
         if key:
             seen[key] = line
@@ -313,5 +325,5 @@ def run_import(kind: str, rows: list[tuple[int, dict]], reseller_id: int) -> Imp
             if isinstance(err.__cause__, SQLAlchemyError):
                 # the database refused the row, and its transaction is over: stop here
                 result.rows.append(RowResult(line, "", "error", "The import stopped here: try it again."))
-                break
-    return result
+                return
+        yield done

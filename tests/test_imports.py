@@ -2,12 +2,14 @@
 the confirm in one transaction, and each kind of bad file. Nothing is written by a preview, nor by a
 confirm that finds a refused row."""
 import base64
+import contextvars
 import html
 import io
 import re
 from datetime import datetime
 
 import pytest
+from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
@@ -306,3 +308,73 @@ def test_odd_files_get_an_answer_not_a_500(reseller_client, world, kind, content
     body = text(resp)
     assert "Nothing was written" in body or 'role="alert"' in resp.get_data(as_text=True)
     assert _table_snapshot() == before
+
+
+# ---------------------------------------------------------------- a large confirm streams its progress
+
+
+def confirm_streamed(client, token) -> list[str]:
+    """POST /import (a plain form post) and the streamed page's chunks as they were sent, read inside the
+    request's own context (see test_csv_export.fetch)."""
+    headers = {"X-CSRFToken": client.csrf_token()}
+
+    def run():
+        resp = FlaskClient.open(client, "/import", method="POST", data={"payload": token}, headers=headers)
+        assert resp.status_code == 200 and resp.is_streamed
+        return [html.unescape(chunk.decode("utf-8")) for chunk in resp.response]
+
+    db.session.rollback()
+    return contextvars.Context().run(run)
+
+
+def where(chunks: list[str], needle: str) -> int:
+    """The index of the first chunk that holds ``needle``."""
+    return next(i for i, chunk in enumerate(chunks) if needle in chunk)
+
+
+def test_a_large_confirm_streams_its_progress_then_the_result(reseller_client, world):
+    csv_text = "name,type\n" + "".join(f"Bulk Co {i:04},Education\n" for i in range(1, 1001))
+    resp = post_file(reseller_client, "companies", csv_text)
+    assert "1000 to create" in text(resp) and len(results(resp)) == 1000
+    body = resp.get_data(as_text=True)  # many rows: the confirm is a plain form post, so the page can stream
+    confirm = body[body.index('id="import-confirm"') - 120:body.index("</form>", body.index('id="import-confirm"'))]
+    assert "hx-post" not in confirm and 'hx-boost="false"' in confirm
+    chunks = confirm_streamed(reseller_client, payload_of(resp))
+    assert "<html" in chunks[0] and "Importing 1,000 rows of companies" in chunks[0]
+    assert '<progress value="0" max="1000">' in chunks[0] and "Imported 0 of 1,000 rows…" in chunks[0]
+    assert "import-done" not in chunks[0]
+    ticks = [where(chunks, f"Imported {n:,} of 1,000 rows…") for n in (200, 400, 600, 800, 1000)]
+    assert ticks == sorted(set(ticks)) and ticks[0] > 0, "each progress line in a chunk of its own, in order"
+    assert f'<progress value="600" max="1000">' in chunks[ticks[2]]
+    result = where(chunks, 'id="import-done"')
+    assert result > ticks[-1]
+    assert "Imported companies: 1000 created, 0 updated, 0 unchanged." in chunks[result]
+    assert 'href="/companies"' in chunks[result] and "</html>" in chunks[-1]
+    names = db.session.execute(select(Company.name).where(Company.name.like("Bulk Co %"))).scalars().all()
+    assert len(names) == 1000 and {c.reseller_id for c in db.session.execute(
+        select(Company).where(Company.name.like("Bulk Co %"))).scalars()} == {world.a.reseller.id}
+
+
+def test_a_large_confirm_with_a_row_refused_near_the_end_writes_nothing(reseller_client, world):
+    a = world.a
+    csv_text = "email,first_name,last_name,company\n" + "".join(
+        f"bulk{i:04}@a.example,Bulk,Person {i},{a.company.name}\n" for i in range(1, 1001))
+    resp = post_file(reseller_client, "contacts", csv_text)
+    assert "1000 to create" in text(resp)
+    token = payload_of(resp)
+    # meanwhile someone adds the 999th person to another company: the confirm refuses that row
+    factories.contact(factories.company(a.reseller, "A Two"), email="bulk0999@a.example")
+    before = _table_snapshot()
+    chunks = confirm_streamed(reseller_client, token)
+    ticks = [where(chunks, f"Imported {n:,} of 1,000 rows…") for n in (200, 400, 600, 800, 1000)]
+    assert ticks == sorted(set(ticks))
+    failed = where(chunks, 'id="import-failed"')
+    assert failed > ticks[-1] and "import-done" not in "".join(chunks)
+    page = re.sub(r"\s+", " ", "".join(chunks))
+    assert "Nothing was written." in page
+    refused = ROW.findall(chunks[failed])
+    assert [(r[0], r[1]) for r in refused] == [("error", "1000")]
+    assert f"is a contact of A Two, not {a.company.name}" in refused[0][4]
+    assert _table_snapshot() == before  # the 998 rows before it were rolled back with it
+    assert db.session.execute(select(func.count()).select_from(Contact).where(
+        Contact.email.like("bulk%@a.example"))).scalar_one() == 1
