@@ -23,7 +23,7 @@ bp = Blueprint("contacts", __name__)
 
 SCREEN = "contacts/edit.html"
 SORTS = {
-    "name": func.lower(Contact.last_name + " " + Contact.first_name),
+    "name": models.search.contact_last_first(),  # the expression ix_search_contacts_last_first indexes
     "email": Contact.email,
     "company": Company.name_key,
     "state": Contact.state,

@@ -106,4 +106,5 @@ from .resellers import (
 )
 from .embed import drop_previous_embed_secret, end_embed_sessions, rotate_embed_secret, use_embed_token
 from .sessions import EndedSession, end_all_sessions, end_login_session, ended_session_column
+from . import list_index  # noqa: F401  (the sort indexes join the metadata)
 from .search import host_counts, search_companies, search_contacts, search_rooms

@@ -1,0 +1,25 @@
+"""The lists' sort indexes: (reseller_id, column, id) for each sortable plain column of Companies,
+Contacts and Rooms, so a sorted page (and a keyset page deep in the list) is one index range read in
+the list's order instead of a sort of every row of the reseller. Migration 0007 creates them.
+
+Sorts that no plain index serves: the name sorts (served by the unique (reseller_id, name_key) and the
+search indexes' (reseller_id, key)), the live counts (an aggregate per company), End date (a coalesce)
+and the company name of Contacts and Rooms (a join).
+"""
+from sqlalchemy import Index
+
+from .schema import Company, Contact, Room
+
+SORT_COLUMNS = {
+    Company.__table__: ("type", "status", "branded", "created_at"),
+    Contact.__table__: ("email", "state", "created_at"),
+    Room.__table__: ("product_type", "status", "created_at"),
+}
+
+
+def index_name(table, column: str) -> str:
+    return f"ix_{table.name}_sort_{column}"
+
+
+INDEXES = [Index(index_name(table, col), table.c.reseller_id, table.c[col], table.c.id)
+           for table, cols in SORT_COLUMNS.items() for col in cols]
