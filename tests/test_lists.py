@@ -200,3 +200,29 @@ def test_companies_keyset_pages_by_any_column(reseller_client, world, sort):
         path = next_url(text)
     full = reseller_client.get(f"/companies?sort={sort}&per_page=100", headers=headers).text
     assert seen == re.findall(r'<tr id="company-(\d+)"', full) and len(seen) == 14  # + A Corp, Reseller A
+
+
+def test_admin_and_my_rooms_run_the_same_few_queries_at_any_size(app, world):
+    """The other lists: the administrator's resellers with their counts, and a contact's My rooms."""
+    from .conftest import AuthActions
+
+    admin, contact = app.test_client(), app.test_client()
+    AuthActions(admin).login(factories.admin().email)
+    AuthActions(contact).login(world.a.contacts[0].email)
+    paths = [(admin, "/admin", {}), (admin, "/admin", {"HX-Request": "true"}),
+             (contact, "/my-rooms", {}), (contact, "/my-rooms", {"HX-Request": "true"})]
+
+    def counts():
+        out = []
+        for client, path, headers in paths:
+            with QueryCounter() as qc:
+                resp = client.get(path, headers=headers)
+            assert resp.status_code == 200, path
+            out.append(len(qc.statements))
+        return out
+
+    seed(world.a.reseller, 0, 30)
+    small = counts()
+    seed(world.a.reseller, 30, 1000)
+    seed(world.b.reseller, 0, 500)
+    assert counts() == small and max(small) <= MAX_QUERIES, small
