@@ -96,7 +96,7 @@ def main():
               f"CPU best of 5 {min(best) * 1000:.1f} ms)")
         with engine.connect() as conn:
             for statement, params in seen:
-                if statement.lstrip().upper().startswith("SELECT"):
+                if statement.lstrip().upper().startswith(("SELECT", "WITH")):
                     first = " ".join(statement.split())[:110]
                     print(f"\n    {first}…\n" + "\n".join("    " + line for line in explain(conn, statement, params).splitlines()))
         print()
