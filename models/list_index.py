@@ -2,8 +2,10 @@
 Contacts and Rooms, so a sorted page (and a keyset page deep in the list) is one index range read in
 the list's order instead of a sort of every row of the reseller. Migration 0007 creates them.
 
-Sorts that no plain index serves: the name sorts (served by the unique (reseller_id, name_key) and the
-search indexes' (reseller_id, key)), the live counts (an aggregate per company), End date (a coalesce)
+Contacts by name: ``ix_search_contacts_sort_name`` on the name expression (in ``search_index``, with
+the other expression indexes that no model describes). Sorts that no index here serves:
+the name sorts of Companies and Rooms (served by the unique (reseller_id, name_key) and the search
+index (reseller_id, name_key)), the live counts (an aggregate per company), End date (a coalesce)
 and the company name of Contacts and Rooms (a join).
 """
 from sqlalchemy import Index
