@@ -8,7 +8,7 @@ is an htmx one and carries ``inline=1``; without htmx they fall back to the full
 from flask import Blueprint, abort, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block, render_blocks
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 import embed_frame
