@@ -8,7 +8,7 @@ is an htmx one and carries ``inline=1``; without htmx they fall back to the full
 from flask import Blueprint, abort, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block, render_blocks
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 import embed_frame
@@ -25,7 +25,7 @@ bp = Blueprint("contacts", __name__)
 
 SCREEN = "contacts/edit.html"
 SORTS = {
-    "name": func.lower(Contact.last_name + " " + Contact.first_name),
+    "name": models.search.contact_last_first(),  # the expression ix_search_contacts_last_first indexes
     "email": Contact.email,
     "company": Company.name_key,
     "state": Contact.state,

@@ -11,7 +11,7 @@ from extensions import db
 
 from .audit import HIDDEN, apply_changes, audit, created
 from .conflicts import guarded
-from .companies import case_when, create_company
+from .companies import create_company
 from .contacts import create_contact, email_taken
 from .errors import RuleError
 from .rules import clean_email, clean_int, clean_name
@@ -106,24 +106,23 @@ def update_reseller_settings(reseller: Reseller, data: dict) -> Reseller:
 
 
 def reseller_counts() -> list[dict]:
-    """Every reseller with its companies, contacts, rooms and reseller users, by aggregate queries."""
-    resellers = db.session.execute(select(Reseller).order_by(func.lower(Reseller.name))).scalars().all()
-    out = {r.id: {"reseller": r, "companies": 0, "contacts": 0, "rooms": 0, "live_rooms": 0, "users": 0}
-           for r in resellers}
+    """Every reseller with its companies, contacts, rooms and reseller users: one query (a correlated
+    count per figure, each an index range on reseller_id), whatever the number of resellers."""
+    def count(model, *where):
+        return (select(func.count()).select_from(model).where(model.reseller_id == Reseller.id, *where)
+                .correlate(Reseller).scalar_subquery())
 
-    def fill(stmt, *keys):
-        for rid, *values in db.session.execute(stmt.execution_options(unscoped=True)):
-            if rid in out:
-                for key, value in zip(keys, values):
-                    out[rid][key] = int(value or 0)
-
-    fill(select(Company.reseller_id, func.count()).where(Company.type != CompanyType.RESELLER).group_by(Company.reseller_id),
-         "companies")
-    fill(select(Contact.reseller_id, func.count(), func.sum(case_when(Contact.role_clause(Role.RESELLER))))
-         .where(Contact.reseller_id.is_not(None)).group_by(Contact.reseller_id), "contacts", "users")
-    fill(select(Room.reseller_id, func.count(), func.sum(case_when(Room.live_clause()))).group_by(Room.reseller_id),
-         "rooms", "live_rooms")
-    return list(out.values())
+    stmt = select(
+        Reseller,
+        count(Company, Company.type != CompanyType.RESELLER),
+        count(Contact),
+        count(Contact, Contact.role_clause(Role.RESELLER)),
+        count(Room),
+        count(Room, Room.live_clause()),
+    ).order_by(func.lower(Reseller.name))
+    keys = ("companies", "contacts", "users", "rooms", "live_rooms")
+    return [{"reseller": r, **{k: int(v or 0) for k, v in zip(keys, values)}}
+            for r, *values in db.session.execute(stmt.execution_options(unscoped=True))]
 
 
 @guarded

@@ -100,7 +100,9 @@ def _capped(model, condition):
 
 
 def _any_of(*selects):
-    return union_all(*(s.subquery().select() for s in selects))
+    """The candidate ids, as a common table expression: the page and its capped count (web.ListArgs.paginate)
+    both read it, and both databases compute a CTE that a statement names twice only once."""
+    return select(union_all(*(s.subquery().select() for s in selects)).cte("matches"))
 
 
 # Expressions the search indexes are built on (search_index): the same text, so the planner matches them.

@@ -17,7 +17,13 @@ from __future__ import annotations
 from sqlalchemy import event, text
 
 FTS_TABLES = ("companies_fts", "contacts_fts", "rooms_fts")
-SQLITE_INDEX_NAMES = ("ix_search_contacts_first_last", "ix_search_contacts_last_first", "ix_search_rooms_name")
+SQLITE_INDEX_NAMES = ("ix_search_contacts_first_last", "ix_search_contacts_last_first", "ix_search_rooms_name",
+                      "ix_search_contacts_sort_name")
+# Contacts by name, in the list's order (migration 0007): the prefix index above is text_pattern_ops on
+# PostgreSQL, which cannot give an ORDER BY in the collation, so PostgreSQL sorted the reseller's 200,000
+# contacts for every page of the list (340 ms at size L).
+SORT_NAME = ("CREATE INDEX IF NOT EXISTS ix_search_contacts_sort_name ON contacts "
+             "(reseller_id, lower(last_name || ' ' || first_name), id)")
 
 SQLITE = [
     # companies
@@ -58,6 +64,7 @@ SQLITE = [
     "CREATE INDEX IF NOT EXISTS ix_search_contacts_last_first ON contacts "
     "(reseller_id, lower(last_name || ' ' || first_name))",
     "CREATE INDEX IF NOT EXISTS ix_search_rooms_name ON rooms (reseller_id, name_key)",
+    SORT_NAME,
 ]
 
 # Fill the FTS tables from rows that exist already (the migration on a populated database).
@@ -76,7 +83,7 @@ POSTGRESQL_INDEX_NAMES = (
     "ix_search_companies_name_trgm", "ix_search_contacts_name_trgm", "ix_search_contacts_email_trgm",
     "ix_search_rooms_name_trgm", "ix_search_rooms_slug_trgm",
     "ix_search_companies_name_prefix", "ix_search_contacts_first_last", "ix_search_contacts_last_first",
-    "ix_search_rooms_name",
+    "ix_search_rooms_name", "ix_search_contacts_sort_name",
 )
 
 POSTGRESQL = [
@@ -94,6 +101,7 @@ POSTGRESQL = [
     "CREATE INDEX IF NOT EXISTS ix_search_contacts_last_first ON contacts "
     "(reseller_id, lower(last_name || ' ' || first_name) text_pattern_ops)",
     "CREATE INDEX IF NOT EXISTS ix_search_rooms_name ON rooms (reseller_id, name_key text_pattern_ops)",
+    SORT_NAME,
 ]
 
 POSTGRESQL_DROP = [f"DROP INDEX IF EXISTS {name}" for name in POSTGRESQL_INDEX_NAMES]

@@ -90,6 +90,36 @@
                                                       swap: "innerHTML"});
   });
 
+  // A list row's Actions menu (<details class="menu">) arrives empty, to keep the rows lean: when it opens
+  // it takes the buttons of its tbody's one <template class="menu">, less those its data-hide names.
+  // One menu is open at a time; a click elsewhere or Escape closes it.
+  function closeMenus(except) {
+    document.querySelectorAll("details.menu[open]").forEach(function (m) { if (m !== except) m.open = false; });
+  }
+  document.body.addEventListener("toggle", function (evt) {
+    var menu = evt.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.matches(".menu") || !menu.open) return;
+    closeMenus(menu);
+    var body = menu.closest("tbody");
+    var tpl = body && body.querySelector("template.menu");
+    if (!tpl || menu.querySelector("button")) return;
+    var hide = (menu.getAttribute("data-hide") || "").split(" ");
+    var items = tpl.content.cloneNode(true);
+    items.querySelectorAll("button[data-get]").forEach(function (b) {
+      if (hide.indexOf(b.getAttribute("data-get")) >= 0) b.remove();
+    });
+    menu.appendChild(items);
+  }, true);
+  document.addEventListener("click", function (evt) {
+    var inMenu = evt.target.closest && evt.target.closest("details.menu");
+    closeMenus(inMenu && !evt.target.closest("button") ? inMenu : null);
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var open = document.querySelector("details.menu[open]");
+    if (open) { open.open = false; open.querySelector("summary").focus(); }
+  });
+
   // List URLs without empty parameters: /companies?q=ac rather than ?q=ac&type=&status=.
   document.body.addEventListener("htmx:configRequest", function (evt) {
     if (evt.detail.verb !== "get") return;

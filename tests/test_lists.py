@@ -142,11 +142,11 @@ def test_every_list_runs_the_same_few_queries_at_any_size(reseller_client, world
         assert n <= MAX_QUERIES, f"{key}: {n} queries\n" + "\n".join(s[:200] for s in statements)
 
 
-# At 25 rows with realistic names. Before the rows fragment these lists sent the whole table with its
-# header and toolbar state (about 26, 22 and 19 KB at 25 rows); the rows and pager are now about half
-# that. 6 KB would leave about 220 bytes a row: less than the companies row's name link, four short
-# cells, two count links and its Add contact, Add room and Delete buttons. See the README.
-FRAGMENT_MAX = 12_500
+# At 25 rows with realistic names: the bytes of the rows fragment (rows and pager). Before the rows
+# fragment these lists sent the whole table (about 26, 22 and 19 KB); a row now carries its name link
+# (<th scope="row">), its cells, the count links SPEC asks for, and an empty Actions menu that portal.js
+# fills from the tbody's one <template>. See bench/README.md for why 6 KB is not met for every list.
+FRAGMENT_MAX = {"company": 9_500, "contact": 8_700, "room": 9_500}  # ids of 4 digits on PostgreSQL
 
 
 @pytest.mark.parametrize("path, name", [("/companies", "company"), ("/contacts", "contact"), ("/rooms", "room")])
@@ -164,10 +164,15 @@ def test_rows_fragment_carries_only_rows_and_pager(reseller_client, world, path,
                    'id="panel"', "<script"):
         assert chrome not in text, chrome
     assert text.count(f'<tr id="{name}-') == 25
-    assert len(frag.data) <= FRAGMENT_MAX, len(frag.data)
+    assert len(frag.data) <= FRAGMENT_MAX[name], len(frag.data)
     assert len(frag.data) < 0.8 * len(full.data)
     # URLs every row repeats are built once: the row buttons' URLs sit on the tbody, with a placeholder id
     assert text.count("2147483647") == text.count("data-get-") and "hx-get=" not in text.split("<tfoot")[0]
+    # a row: its name is the link (a row header), its actions sit in a menu that arrives empty
+    rows = text.split("<tfoot")[0]
+    assert rows.count('<th scope="row"><a href="') == 25
+    assert rows.count('<details class="menu"') == 25 and rows.count("<summary>Actions</summary></details>") == 25
+    assert rows.count("<template class=\"menu\">") == 1 and rows.count("<button") == rows.count("data-get=")
 
 
 def test_counts_are_capped_and_scoped(reseller_client, world):
@@ -195,3 +200,29 @@ def test_companies_keyset_pages_by_any_column(reseller_client, world, sort):
         path = next_url(text)
     full = reseller_client.get(f"/companies?sort={sort}&per_page=100", headers=headers).text
     assert seen == re.findall(r'<tr id="company-(\d+)"', full) and len(seen) == 14  # + A Corp, Reseller A
+
+
+def test_admin_and_my_rooms_run_the_same_few_queries_at_any_size(app, world):
+    """The other lists: the administrator's resellers with their counts, and a contact's My rooms."""
+    from .conftest import AuthActions
+
+    admin, contact = app.test_client(), app.test_client()
+    AuthActions(admin).login(factories.admin().email)
+    AuthActions(contact).login(world.a.contacts[0].email)
+    paths = [(admin, "/admin", {}), (admin, "/admin", {"HX-Request": "true"}),
+             (contact, "/my-rooms", {}), (contact, "/my-rooms", {"HX-Request": "true"})]
+
+    def counts():
+        out = []
+        for client, path, headers in paths:
+            with QueryCounter() as qc:
+                resp = client.get(path, headers=headers)
+            assert resp.status_code == 200, path
+            out.append(len(qc.statements))
+        return out
+
+    seed(world.a.reseller, 0, 30)
+    small = counts()
+    seed(world.a.reseller, 30, 1000)
+    seed(world.b.reseller, 0, 500)
+    assert counts() == small and max(small) <= MAX_QUERIES, small

@@ -141,7 +141,7 @@ def test_index_end_date_days_left_and_expiring_soon(reseller_client, world):
     text = page_text(reseller_client.get("/rooms", htmx=True))
 
     def row(room):
-        return re.search(rf'<tr id="room-{room.id}"([^>]*)>(.*?)</tr>', text).groups()
+        return re.search(rf'<tr id="room-{room.id}"([^>]*)>(.*?)(?=<tr|</tbody>)', text).groups()
 
     attrs, cells = row(soon)
     assert 'class="expiring"' in attrs and "Expiring soon" in cells and "3 days left" in cells
@@ -189,9 +189,11 @@ def test_index_counts_hosts_without_a_query_per_row(reseller_client, world, app)
 
 def test_index_shows_actions(reseller_client, world):
     text = reseller_client.get("/rooms", htmx=True).text
-    row = re.search(rf'<tr id="room-{world.a.team.id}".*?</tr>', text, re.S).group(0)
-    assert f'href="/rooms/{world.a.team.id}/edit"' in row  # the name opens Edit room
-    assert 'data-get="delete">Delete<' in row  # portal.js fills the row's id into the tbody's URL
+    row = re.search(rf'<tr id="room-{world.a.team.id}".*?(?=<tr|</tbody>)', text, re.S).group(0)  # no end tags
+    assert f'<th scope="row"><a href="/rooms/{world.a.team.id}/edit"' in row  # the name opens Edit room
+    # Delete sits in the row's Actions menu, which portal.js fills from the tbody's one template
+    assert '<details class="menu"><summary>Actions</summary></details>' in row
+    assert '<template class="menu"><div><button data-get="delete">Delete</button></div></template>' in text
     assert 'data-get-delete="/rooms/2147483647/delete"' in text
 
 

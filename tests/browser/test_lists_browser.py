@@ -15,7 +15,7 @@ from .conftest import assert_no_reload, login, mark_window
 
 
 def names(page, table):
-    return page.locator(f"#{table} tbody td.name")
+    return page.locator(f"#{table} tbody th[scope=row]")
 
 
 def assert_tidy(page):
@@ -44,7 +44,7 @@ def test_companies_state_survives_search_filter_sort_back_and_refresh(page, live
     expect(names(page, "company-table")).to_have_text(["Alpine Clinics", "Alpine Dental"])
     assert_tidy(page)
 
-    page.locator("#company-table th").get_by_role("link", name=re.compile("^Name")).click()
+    page.locator("#company-table thead th").get_by_role("link", name=re.compile("^Name")).click()
     expect(names(page, "company-table")).to_have_text(["Alpine Dental", "Alpine Clinics"])
     expect(page.locator("#company-table th").first).to_have_attribute("aria-sort", "descending")
 
@@ -112,12 +112,12 @@ def test_search_as_you_type_replaces_history_and_cancels_stale_requests(page, li
     search = page.get_by_label("Search")
     search.press_sequentially(typed, delay=60)  # quicker than the 250 ms delay: at most a few requests
     expect(page).to_have_url(re.compile(rf"\?q={typed}&sort=name$"))
-    expect(page.locator(f"#{name}-rows td.name")).to_have_text(expected)
+    expect(page.locator(f"#{name}-rows th[scope=row]")).to_have_text(expected)
     assert page.evaluate("history.length") == before
     search.press_sequentially("x", delay=0)  # no match: the rows say so, and still no new entry
     expect(page.locator(f"#{name}-rows")).to_contain_text("match")
     search.press("Backspace")
-    expect(page.locator(f"#{name}-rows td.name")).to_have_text(expected)
+    expect(page.locator(f"#{name}-rows th[scope=row]")).to_have_text(expected)
     assert page.evaluate("history.length") == before
     assert 1 <= len(requests) < len(typed) + 2
     assert_no_reload(page)
@@ -225,7 +225,9 @@ def test_panel_focuses_first_field_and_closes(page, live_server, world):
     expect(panel).to_be_hidden()
 
     # A confirm without fields starts on its Cancel.
-    page.locator("#company-table tr", has_text="Panel Works").get_by_role("button", name="Delete").click()
+    row = page.locator("#company-table tr", has_text="Panel Works")
+    row.get_by_text("Actions", exact=True).click()
+    row.get_by_role("button", name="Delete").click()
     expect(panel.get_by_role("link", name="Cancel")).to_be_focused()
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
