@@ -15,7 +15,7 @@ from .conftest import login
 
 def _company_row(page, name):
     return page.locator("#company-table tbody tr").filter(
-        has=page.locator("td.name", has_text=re.compile(rf"^{re.escape(name)}$")))
+        has=page.locator("th[scope=row]", has_text=re.compile(rf"^{re.escape(name)}$")))
 
 
 def _links(company_id):
@@ -25,7 +25,9 @@ def _links(company_id):
 
 
 def _delete_company(page, name):
-    _company_row(page, name).get_by_role("button", name="Delete").click()
+    row = _company_row(page, name)
+    row.get_by_text("Actions", exact=True).click()  # the row's Actions menu, then Delete
+    row.get_by_role("button", name="Delete").click()
     panel = page.locator("#panel")
     expect(panel).to_contain_text(re.compile(r"2 contacts and 2 rooms"))
     panel.get_by_role("button", name="Delete").click()
