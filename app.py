@@ -20,7 +20,8 @@ import embed_frame
 import login_sessions
 import mailer
 import models
-from blueprints import account, admin, auth, companies, contacts, dashboard, embed, people, resellers, rooms
+from blueprints import (account, admin, auth, companies, contacts, dashboard, embed, home, lifecycle, people, resellers,
+                        rooms)
 from config import Config
 from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
@@ -100,7 +101,7 @@ def check_secret_key(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (auth, account, companies, contacts, rooms, dashboard, people, resellers, admin, embed):
+    for module in (auth, account, home, lifecycle, companies, contacts, rooms, dashboard, people, resellers, admin, embed):
         app.register_blueprint(module.bp)
 
 

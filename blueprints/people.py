@@ -91,7 +91,7 @@ def view_as(contact_id):
     models.audit("view_as_start", target, f"{current_user.name} started viewing as {target.name}")
     db.session.commit()
     session[SESSION_KEY] = target.id
-    return _redirect(url_for("companies.home"))
+    return _redirect(url_for("home.index"))
 
 
 @bp.post("/view-as/stop")
@@ -99,7 +99,7 @@ def stop_view_as():
     target = current_user._get_current_object() if g.get("real_user") is not None else None
     session.pop(SESSION_KEY, None)
     if target is None:
-        return _redirect(url_for("companies.home"))
+        return _redirect(url_for("home.index"))
     models.audit("view_as_stop", target, f"{g.real_user.name} stopped viewing as {target.name}")
     db.session.commit()
     return _redirect(contact_url(target))

@@ -107,3 +107,15 @@ from .resellers import (
 from .embed import drop_previous_embed_secret, end_embed_sessions, rotate_embed_secret, use_embed_token
 from .sessions import EndedSession, end_all_sessions, end_login_session, ended_session_column
 from .search import host_counts, search_companies, search_contacts, search_rooms
+from .lifecycle import (
+    BULK_ACTIONS,
+    back_to_demo,
+    bulk_action,
+    convert_room,
+    extend_room,
+    home_summary,
+    make_customer,
+    set_own_trial_notices,
+    suspend_room,
+)
+from .notices import NOTICE_KINDS, queue_trial_notices
