@@ -24,6 +24,7 @@ seed = AppGroup("seed", help="Load demo or benchmark data.")
 resellers = AppGroup("resellers", help="Manage resellers (tenants).")
 users = AppGroup("users", help="Manage administrator and reseller users.")
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
+trials = AppGroup("trials", help="Trial and demo rooms.")
 
 DEMO_PASSWORD = "demo-password"
 
@@ -236,7 +237,16 @@ def db_backup(path: Path, force: bool):
     click.echo(f"Backed up {source} to {path} ({path.stat().st_size} bytes).")
 
 
+@trials.command("notify")
+def trials_notify():
+    """Queue the trial-expiry emails that are due (7 days and 1 day before a room ends, and on the day),
+    each once, however often this runs (cron) and even two at a time. The mail worker sends them."""
+    queued = models.queue_trial_notices()
+    click.echo(f"Queued {queued} trial notice{'' if queued == 1 else 's'}.")
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(trials)
     app.cli.add_command(seed)
     app.cli.add_command(resellers)
     app.cli.add_command(users)
