@@ -93,8 +93,9 @@ def queue_trial_notices() -> int:
             if db.session.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first():
                 continue  # queued by an earlier run
             try:
-                mailer.send_email(_subject(room, left), emails, "trial_notice", dedupe_key=key, room=room,
-                                  company=room.company, left=left, end=room.end_date, link=link, audience=audience)
+                msg = mailer.send_email(_subject(room, left), emails, "trial_notice", room=room, company=room.company,
+                                        left=left, end=room.end_date, link=link, audience=audience)
+                msg.dedupe_key = key  # set here, not through send_email, which would quietly return another run's
                 db.session.commit()
             except IntegrityError:  # a run at the same time queued it first: its unique key refused ours
                 db.session.rollback()
