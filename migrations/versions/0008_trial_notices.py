@@ -18,10 +18,9 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('resellers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('trial_notices', sa.Boolean(), server_default=sa.text('true'), nullable=False))
-    with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('trial_notices', sa.Boolean(), server_default=sa.text('true'), nullable=False))
+    # Plain ADD COLUMN (SQLite has it): a batch copy of contacts would drop its search triggers.
+    op.add_column('resellers', sa.Column('trial_notices', sa.Boolean(), server_default=sa.text('true'), nullable=False))
+    op.add_column('contacts', sa.Column('trial_notices', sa.Boolean(), server_default=sa.text('true'), nullable=False))
 
 
 def downgrade():
