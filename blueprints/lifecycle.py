@@ -58,6 +58,13 @@ def _refused(room: Room, err: RuleError):
                   errors={err.field or "days": err.message}, form=request.form, offer=None, oob=False)
 
 
+@bp.get("/rooms/<int:room_id>/terms")
+def terms(room_id):
+    """The room's actions (in the panel, from the rooms list): their answers update its row in place."""
+    room = _room_for_terms(room_id)
+    return render(TEMPLATE, "room_panel", room=room, errors={}, form={}, offer=None, oob=False)
+
+
 @bp.post("/rooms/<int:room_id>/extend")
 def extend(room_id):
     room = _room_for_terms(room_id)

@@ -50,7 +50,7 @@ def test_extend_by_days_answers_in_place(now, reseller_client, world):
     assert resp.status_code == 200
     body = resp.get_data(as_text=True)
     assert "<html" not in body
-    assert re.search(rf'<span id="room-{room.id}-end" class="room-end">2026-12-18 <span class="days-left">\(8 days left\)', body)
+    assert re.search(rf'<span id="room-{room.id}-end">2026-12-18 <span class="days-left">\(8 days left\)', body)
     assert f'id="room-{room.id}-status" hx-swap-oob="true"' in body and f'id="room-{room.id}-actions"' in body
     assert json.loads(resp.headers["HX-Trigger"])["toast"] == "Extended Soon to 2026-12-18"
     assert _fresh(room).end_date == date(2026, 12, 18)
@@ -101,7 +101,7 @@ def test_convert_first_room_of_a_prospect_offers_customer(now, reseller_client, 
     resp = reseller_client.post(f"/rooms/{room.id}/convert", data={"reason": "signed"}, htmx=True)
     assert resp.status_code == 200
     assert "Make Maybe Ltd a customer" in resp.text
-    assert f'<span id="room-{room.id}-end" class="room-end"><span class="muted">none</span></span>' in resp.text
+    assert f'<span id="room-{room.id}-end"><span class="muted">none</span></span>' in resp.text
     fresh = _fresh(room)
     assert fresh.status == "paid subscriber" and fresh.end_date is None
     [event] = _events(room, "convert")
@@ -358,3 +358,23 @@ def test_rooms_list_has_checkboxes_and_the_bulk_toolbar(reseller_client, ends):
     assert 'id="room-bulk"' in resp.text and 'Select all <span id="room-match-count">8</span> matching' in resp.text
     rows = reseller_client.get("/rooms?ends=soon", htmx=True, headers={"HX-Target": "room-rows"})
     assert '<span id="room-match-count" hx-swap-oob="true">3</span>' in rows.text
+
+
+def test_terms_panel_from_the_rooms_list(now, reseller_client, world):
+    """The row's "Extend or convert" opens the room's actions in the panel, with its status and end date."""
+    rows = reseller_client.get("/rooms")
+    assert f'data-get-terms="/rooms/2147483647/terms"' in rows.text and '<button data-get="terms">' in rows.text
+    frag = reseller_client.get(f"/rooms/{world.a.team.id}/terms", htmx=True)
+    assert frag.status_code == 200 and "<html" not in frag.text
+    for part in (f'id="room-{world.a.team.id}-actions"', f'id="room-{world.a.team.id}-end"',
+                 f'id="room-{world.a.team.id}-status"', "Extend 7 days", "Back to demo"):
+        assert part in frag.text, part
+    full = reseller_client.get(f"/rooms/{world.a.team.id}/terms")
+    assert "<html" in full.text and full.text.count(f'id="room-{world.a.team.id}-actions"') == 1
+    assert full.text.count(f'id="room-{world.a.team.id}-end"') == 1
+
+
+def test_owner_sees_no_lifecycle_controls_in_the_list(now, client, auth, world):
+    auth.login(factories.owner(world.a.company).email)
+    text = client.get("/rooms").text
+    assert 'data-get="terms"' not in text and 'id="room-bulk"' not in text

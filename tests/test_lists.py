@@ -147,6 +147,9 @@ def test_every_list_runs_the_same_few_queries_at_any_size(reseller_client, world
 # that. 6 KB would leave about 220 bytes a row: less than the companies row's name link, four short
 # cells, two count links and its Add contact, Add room and Delete buttons. See the README.
 FRAGMENT_MAX = 12_500
+# A rooms row also carries its bulk-action checkbox (labelled with the room's name) and the button that opens
+# its Extend / Convert / Back to demo actions in the panel: about 170 bytes a row more.
+FRAGMENT_MAX_BY_LIST = {"room": 15_000}
 
 
 @pytest.mark.parametrize("path, name", [("/companies", "company"), ("/contacts", "contact"), ("/rooms", "room")])
@@ -164,7 +167,7 @@ def test_rows_fragment_carries_only_rows_and_pager(reseller_client, world, path,
                    'id="panel"', "<script"):
         assert chrome not in text, chrome
     assert text.count(f'<tr id="{name}-') == 25
-    assert len(frag.data) <= FRAGMENT_MAX, len(frag.data)
+    assert len(frag.data) <= FRAGMENT_MAX_BY_LIST.get(name, FRAGMENT_MAX), len(frag.data)
     assert len(frag.data) < 0.8 * len(full.data)
     # URLs every row repeats are built once: the row buttons' URLs sit on the tbody, with a placeholder id
     assert text.count("2147483647") == text.count("data-get-") and "hx-get=" not in text.split("<tfoot")[0]

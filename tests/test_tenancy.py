@@ -260,7 +260,7 @@ ALLOWED = {
     "POST /settings/embed/end-sessions": "r",
     "POST /view-as/<int:contact_id>": "ar", "POST /view-as/stop": "aroh",
     # trial lifecycle (blueprints/lifecycle.py, home.py): the commercial terms stay with reseller staff
-    "POST /rooms/<int:room_id>/extend": "ar", "POST /rooms/<int:room_id>/convert": "ar",
+    "GET /rooms/<int:room_id>/terms": "ar", "POST /rooms/<int:room_id>/extend": "ar", "POST /rooms/<int:room_id>/convert": "ar",
     "POST /rooms/<int:room_id>/demo": "ar", "POST /companies/<int:company_id>/customer": "ar",
     "POST /rooms/bulk": "ar", "POST /notices": "o",
 }

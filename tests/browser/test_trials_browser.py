@@ -47,9 +47,31 @@ def test_select_three_rooms_and_convert_them_in_one_action(page, live_server, wo
     page.get_by_role("button", name="Apply to selected").click()
     expect(page.locator("#room-bulk-result")).to_contain_text("Converted 3 rooms.")
     for room in rooms:  # the rows refresh in place: paid, no end date
-        expect(page.locator(f"#room-{room.id}-status")).to_have_text("paid subscriber")
-        expect(page.locator(f"#room-{room.id}-end")).to_have_text("none")
-    expect(page.locator("tr", has_text="Bulk untouched").locator("[id$=-status]")).to_have_text("trial")
+        expect(page.locator(f"#room-{room.id} td").nth(4)).to_have_text("paid subscriber")
+        expect(page.locator(f"#room-{room.id} td").nth(6)).to_have_text("none")
+    expect(page.locator("tr", has_text="Bulk untouched").locator("td").nth(4)).to_have_text("trial")
     assert_no_reload(page)
     db.session.expire_all()
     assert {db.session.get(models.Room, r.id).status for r in rooms} == {"paid subscriber"}
+
+
+def test_extend_from_the_rooms_list_updates_its_row_in_place(page, live_server, world):
+    room = _room_ending_in(world.a.company, "Row Room", 2)
+    login(page, live_server, world.a.staff.email)
+    page.goto(f"{live_server.url}/rooms?q=Row")
+    mark_window(page)
+    end_cell = page.locator(f"#room-{room.id} td").nth(6)
+    expect(end_cell).to_contain_text("(2 days left)")
+    page.locator(f"#room-{room.id}").get_by_role("button", name="Extend or convert").click()
+    panel = page.locator("#panel")
+    panel.locator("summary").click()  # "More": a number of days, a date, a reason
+    panel.get_by_label("Extend by (days)").fill("5")
+    panel.get_by_role("button", name="Extend", exact=True).click()
+    expect(end_cell).to_contain_text("(7 days left)")  # the row, refreshed in place
+    expect(panel.locator(f"#room-{room.id}-end")).to_contain_text("(7 days left)")
+    panel.locator("summary").click()  # the answer closed "More"
+    panel.get_by_label("or to the date").fill("2020-01-01")  # a past date: refused next to the field
+    panel.get_by_role("button", name="Extend", exact=True).click()
+    expect(panel.locator(f"#room-{room.id}-end-date-error")).to_contain_text("is in the past")
+    expect(end_cell).to_contain_text("(7 days left)")
+    assert_no_reload(page)
