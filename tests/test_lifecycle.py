@@ -356,6 +356,9 @@ def test_rooms_list_has_checkboxes_and_the_bulk_toolbar(reseller_client, ends):
     resp = reseller_client.get("/rooms")
     assert f'<input type="checkbox" name="ids" value="{ends["in3"].id}" form="room-bulk"' in resp.text
     assert 'id="room-bulk"' in resp.text and 'Select all <span id="room-match-count">8</span> matching' in resp.text
+    # the bulk form shows a progress bar while it runs (its htmx indicator)
+    assert re.search(r'<form id="room-bulk"[^>]*hx-indicator="#room-bulk-progress"', resp.text)
+    assert '<progress id="room-bulk-progress" class="htmx-indicator"' in resp.text
     rows = reseller_client.get("/rooms?ends=soon", htmx=True, headers={"HX-Target": "room-rows"})
     assert '<span id="room-match-count" hx-swap-oob="true">3</span>' in rows.text
 
