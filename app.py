@@ -20,8 +20,8 @@ import embed_frame
 import login_sessions
 import mailer
 import models
-from blueprints import (account, activity, admin, auth, companies, contacts, dashboard, embed, imports, people,
-                        reports, resellers, rooms, trash)
+from blueprints import (account, activity, admin, auth, companies, contacts, dashboard, embed, home, imports,
+                        lifecycle, people, reports, resellers, rooms, trash)
 from config import Config
 from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
@@ -101,8 +101,8 @@ def check_secret_key(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    for module in (auth, account, companies, contacts, rooms, dashboard, people, resellers, admin, embed, trash,
-                   activity, imports, reports):
+    for module in (auth, account, home, lifecycle, companies, contacts, rooms, dashboard, people, resellers, admin,
+                   embed, trash, activity, imports, reports):
         app.register_blueprint(module.bp)
 
 

@@ -25,6 +25,7 @@ resellers = AppGroup("resellers", help="Manage resellers (tenants).")
 users = AppGroup("users", help="Manage administrator and reseller users.")
 mail_cli = AppGroup("mail", help="Deliver the outbox.")
 trash_cli = AppGroup("trash", help="The Trash of deleted companies, contacts and rooms.")
+trials = AppGroup("trials", help="Trial and demo rooms.")
 
 DEMO_PASSWORD = "demo-password"
 
@@ -246,8 +247,17 @@ def trash_purge():
     click.echo(f"Purged {purged} item{'' if purged == 1 else 's'} deleted more than {models.trash_days()} days ago.")
 
 
+@trials.command("notify")
+def trials_notify():
+    """Queue the trial-expiry emails that are due (7 days and 1 day before a room ends, and on the day),
+    each once, however often this runs (cron) and even two at a time. The mail worker sends them."""
+    queued = models.queue_trial_notices()
+    click.echo(f"Queued {queued} trial notice{'' if queued == 1 else 's'}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(trash_cli)
+    app.cli.add_command(trials)
     app.cli.add_command(seed)
     app.cli.add_command(resellers)
     app.cli.add_command(users)

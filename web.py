@@ -151,10 +151,10 @@ class ListArgs:
     number (``page``) within that bounded set. Either way the matches are counted up to COUNT_CAP.
     """
 
-    def __init__(self, sorts: dict, default_sort: str, filters: dict | None = None):
+    def __init__(self, sorts: dict, default_sort: str, filters: dict | None = None, source=None):
         self.sorts = sorts  # public name -> column
         self.filter_choices = filters or {}  # name -> tuple of allowed values, or int for an id
-        args = request.args
+        args = request.args if source is None else source  # source: the list state sent in a form (bulk actions)
         self.q = (args.get("q") or "").strip()[:100]
         sort = args.get("sort") or default_sort
         if sort.lstrip("-") not in sorts:

@@ -79,7 +79,7 @@ def set_password(token):
     if current_user.is_authenticated and current_user.id == contact.id:
         login_sessions.keep_signed_in(contact)
         flash("Your new password is set. Your other sessions have ended.")
-        target = url_for("companies.home")
+        target = url_for("home.index")
     else:
         flash("Your new password is set. Log in with it.")
         target = url_for("auth.login")

@@ -31,7 +31,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("companies.home")  # Companies for managers, My rooms for everyone else
+    return url_for("home.index")  # Home for managers, My rooms for everyone else
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,5 @@
 """Companies: the list, Edit company with its contacts, and delete with its impact."""
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 from sqlalchemy.orm import joinedload
@@ -23,13 +23,13 @@ SORTS = {
     "contacts": models.live_contacts_of_company(),
     "rooms": models.live_rooms_of_company(),
 }
-FILTERS = {"type": models.COMPANY_TYPES, "status": models.CUSTOMER_STATUSES}
+FILTERS = {"type": models.COMPANY_TYPES, "status": models.CUSTOMER_STATUSES, "rooms": ("none",)}  # rooms=none: no live room (Home)
 
 
 @bp.before_request
 @login_required
 def require_login():
-    if request.endpoint != "companies.home" and not can(current_user, "manage"):
+    if not can(current_user, "manage"):
         abort(404)
 
 
@@ -40,16 +40,12 @@ def _reseller_id_for_new() -> int:
     return current_user.reseller_id
 
 
-@bp.get("/")
-def home():
-    """Managers start on Companies; everyone else on My rooms."""
-    return redirect(url_for("companies.index" if can(current_user, "manage") else "dashboard.index"))
-
-
 @bp.get("/companies")
 def index():
     args = ListArgs(SORTS, "name", FILTERS)
     stmt = models.search_companies(args.q, args.filters.get("type"), args.filters.get("status"))
+    if args.filters.get("rooms") == "none":
+        stmt = stmt.where(models.lifecycle.no_live_room())
     page = args.paginate(stmt.options(joinedload(Company.reseller)), Company.id)
     counts = models.company_counts(c.id for c in page.items)  # one aggregate query for the page
     return render_list("companies/index.html", "company", args=args, page=page, counts=counts)

@@ -92,7 +92,7 @@ def view_as(contact_id):
                  {"viewing as": [None, target.name]})
     db.session.commit()
     session[SESSION_KEY] = target.id
-    return _redirect(url_for("companies.home"))
+    return _redirect(url_for("home.index"))
 
 
 @bp.post("/view-as/stop")
@@ -100,7 +100,7 @@ def stop_view_as():
     target = current_user._get_current_object() if g.get("real_user") is not None else None
     session.pop(SESSION_KEY, None)
     if target is None:
-        return _redirect(url_for("companies.home"))
+        return _redirect(url_for("home.index"))
     models.audit("view_as_stop", target, f"{g.real_user.name} stopped viewing as {target.name}",
                  {"viewing as": [target.name, None]})
     db.session.commit()

@@ -9,7 +9,7 @@ from sqlalchemy import Date, func, literal, select
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 import models
-from blueprints import hosting
+from blueprints import hosting, lifecycle
 from extensions import db
 from models import Company, Contact, Hosting, Room, RuleError, get_or_404
 from permissions import can
@@ -28,7 +28,7 @@ SORTS = {
     "end": func.coalesce(Room.end_date, literal(date(9999, 12, 31), Date)),
     "company": Company.name_key,
 }
-FILTERS = {"company": int, "type": models.PRODUCT_TYPES, "status": models.ROOM_STATUSES}
+FILTERS = {"company": int, "type": models.PRODUCT_TYPES, "status": models.ROOM_STATUSES, "ends": tuple(lifecycle.ENDS)}
 
 
 @bp.before_request
@@ -59,15 +59,24 @@ def _companies() -> list[tuple[int, str]]:
 # ---------------------------------------------------------------- list
 
 
-@bp.get("/rooms")
-def index():
-    args = ListArgs(SORTS, "name", FILTERS)
+def matching_rooms(source=None):
+    """The list's state (from the URL, or ``source``: the state a bulk action sends) and its statement:
+    (args, statement, filter errors, the company it is filtered to)."""
+    args = ListArgs(SORTS, "name", FILTERS, source)
     company_id = args.filters.get("company")
     company = get_or_404(Company, company_id) if company_id is not None else None
     stmt = models.search_rooms(args.q, company_id, args.filters.get("status"), args.filters.get("type"))
+    where, errors = lifecycle.end_filters(args, source)
+    return args, stmt.where(*where), errors, company
+
+
+@bp.get("/rooms")
+def index():
+    args, stmt, errors, company = matching_rooms()
     page = args.paginate(stmt.options(contains_eager(Room.company)), Room.id)
     hosts = models.host_counts(r.id for r in page.items)
-    return render_list("rooms/index.html", "room", args=args, page=page, hosts=hosts, company=company)
+    return render_list("rooms/index.html", "room", args=args, page=page, hosts=hosts, company=company,
+                       filter_errors=errors, ends=lifecycle.ENDS)
 
 
 @bp.get("/rooms/export.csv")

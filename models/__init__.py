@@ -125,3 +125,15 @@ from . import list_index  # noqa: F401  (the sort indexes join the metadata)
 from .search import host_counts, search_companies, search_contacts, search_rooms
 from .reports import TRIAL_STATUSES, TrialReport, default_range, outcome, trial_report, trial_rooms
 from . import imports  # noqa: E402  (CSV import: models.imports)
+from .lifecycle import (
+    BULK_ACTIONS,
+    back_to_demo,
+    bulk_action,
+    convert_room,
+    extend_room,
+    home_summary,
+    make_customer,
+    set_own_trial_notices,
+    suspend_room,
+)
+from .notices import NOTICE_KINDS, queue_trial_notices

@@ -98,6 +98,8 @@ def update_reseller_settings(reseller: Reseller, data: dict) -> Reseller:
         "logo_url": clean_logo_url(data.get("logo_url")),
         "embed_origins": clean_origins(data.get("embed_origins")),
     }
+    if data.get("trial_notices_shown"):  # the form has the checkbox (unticked sends nothing)
+        fields["trial_notices"] = bool(data.get("trial_notices"))
     diff = apply_changes(reseller, fields)
     if diff:
         db.session.flush()

@@ -90,6 +90,8 @@ class Reseller(db.Model):
     embed_secret_rotated_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Bumped to end every embed session of this reseller at once.
     embed_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # Trial-expiry notices to the reseller's users (models/notices.py); off: none of them gets one.
+    trial_notices: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (
         CheckConstraint("trial_days BETWEEN 1 AND 365", name="trial_days_range"),
@@ -149,6 +151,8 @@ class Contact(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Bumped to end every other session of this contact (password set, suspend).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # This person's own choice to get trial-expiry notices (an Owner turns them off for themself).
+    trial_notices: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 

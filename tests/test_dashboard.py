@@ -74,10 +74,10 @@ def test_login_host_lands_on_my_rooms(client, world):
     assert resp.request.path == "/my-rooms" and "A Team" in resp.text
 
 
-def test_login_manager_lands_on_companies(client, world):
+def test_login_manager_lands_on_home(client, world):
     resp = client.post("/login", data={"email": world.a.staff.email, "password": factories.PASSWORD},
                        follow_redirects=True)
-    assert resp.request.path == "/companies"
+    assert resp.request.path == "/" and "<h1>Home</h1>" in resp.text
 
 
 def test_edit_full_page_and_fragment(app, world):

@@ -278,6 +278,10 @@ ALLOWED = {
     "GET /companies/export.csv": "aro", "GET /contacts/export.csv": "aro", "GET /rooms/export.csv": "aro",
     "GET /import": "r", "GET /import/template.csv": "r", "POST /import/preview": "r", "POST /import": "r",
     "GET /reports/trials": "aro", "GET /reports/trials.csv": "aro",
+    # trial lifecycle (blueprints/lifecycle.py, home.py): the commercial terms stay with reseller staff
+    "GET /rooms/<int:room_id>/terms": "ar", "POST /rooms/<int:room_id>/extend": "ar", "POST /rooms/<int:room_id>/convert": "ar",
+    "POST /rooms/<int:room_id>/demo": "ar", "POST /companies/<int:company_id>/customer": "ar",
+    "POST /rooms/bulk": "ar", "POST /notices": "o",
 }
 ROLE_LETTER = {"administrator": "a", "reseller": "r", "owner": "o", "host": "h", "other_reseller": "r"}
 
