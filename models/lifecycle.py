@@ -16,8 +16,10 @@ from extensions import db
 from .audit import apply_changes, audit
 from .conflicts import guarded, lock
 from .errors import RuleError
-from .rooms import delete_room, end_date_for
-from .schema import AuditEvent, Company, CustomerStatus, Room, RoomStatus, today
+from .rooms import end_date_for
+from .trash import trash_room
+from .audit_event import AuditEvent
+from .schema import Company, CustomerStatus, Room, RoomStatus, today
 
 SOON_DAYS = 7  # Home: rooms ending in the next 7 days, and rooms that ended in the last 7
 MAX_EXTEND_DAYS = 365
@@ -178,7 +180,7 @@ def bulk_action(rooms: list[Room], action: str, data, reason: str = "", progress
                     suspend_room(room, reason)
                     out["done"] += 1
             else:
-                delete_room(room)
+                trash_room(room)  # each to the Trash, restorable on its own
                 out["done"] += 1
         except RuleError as err:
             if err.status == 422:

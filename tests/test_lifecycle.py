@@ -172,7 +172,7 @@ def ends(now, world):
 
 
 def _names(resp) -> list[str]:
-    return re.findall(r'<td class="name"><a [^>]*>([^<]+)</a>', resp.get_data(as_text=True))
+    return re.findall(r'<th scope="row"><a [^>]*>([^<]+)</a>', resp.get_data(as_text=True))
 
 
 def test_filter_ends_within_7_days_sorted_by_end(reseller_client, ends):

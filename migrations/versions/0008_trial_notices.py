@@ -24,7 +24,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('contacts', schema=None) as batch_op:
-        batch_op.drop_column('trial_notices')
-    with op.batch_alter_table('resellers', schema=None) as batch_op:
-        batch_op.drop_column('trial_notices')
+    # Plain DROP COLUMN (SQLite 3.35+ has it), for the same reason: no batch copy of contacts.
+    op.execute('ALTER TABLE contacts DROP COLUMN trial_notices')
+    op.execute('ALTER TABLE resellers DROP COLUMN trial_notices')
