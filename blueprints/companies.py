@@ -8,7 +8,7 @@ import models
 from extensions import db
 from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, form_error, render, render_delete_confirm, render_list
+from web import ListArgs, done, form_error, keep_shown, render, render_delete_confirm, render_list
 
 bp = Blueprint("companies", __name__)
 
@@ -48,7 +48,8 @@ def home():
 def index():
     args = ListArgs(SORTS, "name", FILTERS)
     stmt = models.search_companies(args.q, args.filters.get("type"), args.filters.get("status"))
-    page = args.paginate(stmt.options(joinedload(Company.reseller)), Company.id)
+    page = keep_shown(args.paginate(stmt.options(joinedload(Company.reseller)), Company.id), Company,
+                      [joinedload(Company.reseller)])
     counts = models.company_counts(c.id for c in page.items)  # one aggregate query for the page
     return render_list("companies/index.html", "company", args=args, page=page, counts=counts)
 
@@ -66,7 +67,8 @@ def create():
         db.session.commit()
     except RuleError as err:
         return form_error("companies/edit.html", "company_form", err, company=None)
-    return done(f"Added company {company.name}", ["companies-changed"], url_for("companies.index"))
+    return done(f"Added company {company.name}", ["companies-changed"], url_for("companies.index"),
+                changed=f"company-{company.id}")
 
 
 @bp.get("/companies/<int:company_id>/edit")

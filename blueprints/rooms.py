@@ -13,7 +13,7 @@ from blueprints import hosting
 from extensions import db
 from models import Company, Contact, Hosting, Room, RuleError, get_or_404
 from permissions import can
-from web import ListArgs, done, form_error, render, render_delete_confirm, render_list
+from web import ListArgs, done, form_error, keep_shown, render, render_delete_confirm, render_list
 
 bp = Blueprint("rooms", __name__)
 
@@ -63,7 +63,8 @@ def index():
     company_id = args.filters.get("company")
     company = get_or_404(Company, company_id) if company_id is not None else None
     stmt = models.search_rooms(args.q, company_id, args.filters.get("status"), args.filters.get("type"))
-    page = args.paginate(stmt.options(contains_eager(Room.company)), Room.id)
+    page = keep_shown(args.paginate(stmt.options(contains_eager(Room.company)), Room.id), Room,
+                      [joinedload(Room.company)])
     hosts = models.host_counts(r.id for r in page.items)
     return render_list("rooms/index.html", "room", args=args, page=page, hosts=hosts, company=company)
 
@@ -93,7 +94,7 @@ def create():
     except RuleError as err:
         return form_error("rooms/edit.html", "room_form", err, room=None, company=company, companies=[])
     return done(f"Added room {room.name} to {company.name}", ["rooms-changed", "companies-changed"],
-                url_for("rooms.edit", room_id=room.id))
+                url_for("rooms.edit", room_id=room.id), changed=f"room-{room.id}")
 
 
 # ---------------------------------------------------------------- Edit room

@@ -118,8 +118,21 @@
     if (box && box.parentNode !== document.body) { document.body.appendChild(box); place(); }
     var back = pendingFocus || (opener && document.contains(opener) ? opener : null);
     pendingFocus = null;
-    if (back) back.focus({preventScroll: framed});
+    // Unless something outside already took the focus (the row a save just added).
+    var now = document.activeElement;
+    if (back && (!now || now === document.body || evt.target.contains(now))) back.focus({preventScroll: framed});
   }, true);
+  // Focus stays inside the open panel: Tab from its last control goes to its first, and back.
+  document.addEventListener("keydown", function (evt) {
+    var d = dialog();
+    if (evt.key !== "Tab" || !d || !d.open) return;
+    var items = [].filter.call(d.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex='0']"),
+                               function (el) { return el.offsetParent !== null; });
+    if (!items.length) return;
+    var first = items[0], last = items[items.length - 1];
+    if (evt.shiftKey && (document.activeElement === first || !d.contains(document.activeElement))) { evt.preventDefault(); last.focus(); }
+    else if (!evt.shiftKey && (document.activeElement === last || !d.contains(document.activeElement))) { evt.preventDefault(); first.focus(); }
+  });
   document.body.addEventListener("htmx:beforeRequest", function (evt) {
     // What opened the panel gets the focus back when it closes.
     var d = dialog();
@@ -151,10 +164,20 @@
     var field = invalid || elt.querySelector(FIELD) || (inPanel && elt.querySelector("[data-close-panel]"));
     if (field) field.focus({preventScroll: framed});
   });
-  document.body.addEventListener("htmx:afterSwap", function (evt) {
-    // A row the answer marked as just changed: highlight it and focus it (once the panel is closed).
-    var row = evt.target.querySelector && (evt.target.matches("[data-changed]") ? evt.target : evt.target.querySelector("[data-changed]"));
+  // After a save the answer names the row it added or changed (HX-Trigger "changed": "company-12"). The list's
+  // refresh asks to keep it in view (?show=12, web.keep_shown); once it is there it gets the focus and a highlight.
+  var changed = null;
+  document.body.addEventListener("changed", function (evt) { changed = evt.detail.value; });
+  document.body.addEventListener("htmx:configRequest", function (evt) {
+    var target = evt.detail.target;
+    if (!changed || !target || target.id !== changed.slice(0, changed.lastIndexOf("-")) + "-rows") return;
+    evt.detail.parameters.set ? evt.detail.parameters.set("show", changed.slice(changed.lastIndexOf("-") + 1))
+                              : (evt.detail.parameters.show = changed.slice(changed.lastIndexOf("-") + 1));
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var row = changed && document.getElementById(changed);
     if (!row) return;
+    changed = null;
     row.classList.add("just-changed");
     row.setAttribute("tabindex", "-1");
     setTimeout(function () { row.classList.remove("just-changed"); }, 2000);
