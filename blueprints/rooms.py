@@ -77,7 +77,7 @@ def new():
     company_id = request.args.get("company_id")
     company = get_or_404(Company, company_id) if company_id not in (None, "") else None
     return render("rooms/edit.html", "room_form", room=None, company=company,
-                  companies=[] if company else _companies(), form={}, errors={})
+                  companies=[] if company else _companies(), form={"then": request.args.get("then", "")}, errors={})
 
 
 @bp.post("/rooms")
@@ -93,8 +93,13 @@ def create():
         db.session.commit()
     except RuleError as err:
         return form_error("rooms/edit.html", "room_form", err, room=None, company=company, companies=[])
+    # From a company's page (then=hosts) the panel goes on with the new room's Hosts: linking one is the next step.
+    body = ""
+    if request.form.get("then") == "hosts":
+        body = render_blocks("rooms/edit.html", ["room_hosts"], host_errors={}, oob=False, just_added=True,
+                             **_edit_context(room))
     return done(f"Added room {room.name} to {company.name}", ["rooms-changed", "companies-changed"],
-                url_for("rooms.edit", room_id=room.id), changed=f"room-{room.id}")
+                url_for("rooms.edit", room_id=room.id), changed=f"room-{room.id}", body=body)
 
 
 # ---------------------------------------------------------------- Edit room

@@ -111,6 +111,9 @@
       d.close();
     }
   }
+  // Whatever fills or empties the panel opens or closes the dialog (an emptying swap removes the element that
+  // would have sent htmx's events, so they never reach the body).
+  if (panel() && "MutationObserver" in window) new MutationObserver(syncPanel).observe(panel(), {childList: true});
   document.addEventListener("close", function (evt) {
     if (evt.target !== dialog()) return;
     panel().innerHTML = "";
@@ -141,7 +144,7 @@
   document.body.addEventListener("click", function (evt) {
     var btn = evt.target.closest("[data-close-panel]");
     // Only inside the panel; the same link on a full page is an ordinary link.
-    if (btn && btn.closest("#panel")) {
+    if (btn && btn.closest("#panel-dialog")) {
       evt.preventDefault();
       closePanel();
     }
@@ -203,12 +206,33 @@
       var search = document.querySelector("main input[type=search]");
       if (search) { evt.preventDefault(); search.focus(); search.select(); }
     }
+    // The arrow keys move from a list's search box through its rows (their name links), and back.
+    if ((evt.key === "ArrowDown" || evt.key === "ArrowUp") && t.closest && !evt.altKey) {
+      var fromSearch = t.matches("main input[type=search]");
+      var inRow = !fromSearch && t.matches("td.name a");
+      if (fromSearch || inRow) {
+        var links = [].slice.call(document.querySelectorAll("main tbody td.name a"));
+        var at = inRow ? links.indexOf(t) : -1;
+        var next = evt.key === "ArrowDown" ? links[at + 1] : (at > 0 ? links[at - 1] : document.querySelector("main input[type=search]"));
+        if (next) { evt.preventDefault(); next.focus(); }
+      }
+    }
     // Escape cancels an inline row edit (its Cancel button).
     if (evt.key === "Escape" && t.closest) {
-      var row = t.closest("tr.editing");
-      var cancel = row && [].find.call(row.querySelectorAll("button"), function (b) { return b.textContent.trim() === "Cancel"; });
+      var editing = t.closest("tr.editing");
+      var cancel = editing && [].find.call(editing.querySelectorAll("button"), function (b) { return b.textContent.trim() === "Cancel"; });
       if (cancel) { evt.preventDefault(); cancel.click(); }
     }
+  });
+
+  // "Copy link": the meeting link to the clipboard, and a toast that says so.
+  document.body.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("button[data-copy]");
+    if (!btn) return;
+    var url = new URL(btn.getAttribute("data-copy"), window.location.href).href;
+    var say = function (text) { document.body.dispatchEvent(new CustomEvent("toast", {detail: {value: text}})); };
+    if (navigator.clipboard) navigator.clipboard.writeText(url).then(function () { say("Copied " + url); }, function () { say("Copy this link: " + url); });
+    else say("Copy this link: " + url);
   });
 
   // Enter in a list's search box: htmx already searches on the input's "search" event, so the

@@ -94,3 +94,52 @@ def test_toasts_can_be_dismissed(page, live_server, world):
     expect(toast).to_contain_text("Added company Dismiss Co")
     toast.get_by_role("button", name="Dismiss message").click()
     expect(toast).to_be_hidden()
+
+
+def test_in_a_tall_frame_the_panel_and_toast_show_where_the_user_looks(page, serve, live_server, world):
+    """A 700 px partner page with the auto-height frame (docs/embedding.md), scrolled down: the panel opens and the
+    toast appears in the visible part of the frame, and the partner page's scroll stays where it was."""
+    from .test_embed_browser import SIZED, frame_of, open_partner
+
+    for i in range(30):
+        factories.company(world.a.reseller, f"Tall {i:02}")
+    page.set_viewport_size({"width": 700, "height": 800})
+    open_partner(page, serve, live_server.url, world)
+    portal = page.frame_locator("#reseller-portal")
+    expect(portal.locator("#company-table")).to_contain_text("Tall 00")
+    assert page.wait_for_function(SIZED).json_value() > 1200
+    row = portal.locator("#company-rows tr", has_text="Tall 10")
+    page.evaluate("y => window.scrollTo(0, y)", row.bounding_box()["y"] - 300)  # the partner page scrolled down
+    # the frame hears of the scroll (IntersectionObserver): what it sees no longer starts at its top
+    frame_of(page).wait_for_function("() => parseFloat(document.documentElement.style.getPropertyValue('--dialog-top')) > 100")
+    box = row.bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 800, box  # in view without scrolling
+    scrolled = page.evaluate("window.scrollY")
+
+    row.get_by_role("button", name="Add room").click()
+    dialog = portal.get_by_role("dialog")
+    name = dialog.get_by_label("Name", exact=True)
+    expect(name).to_be_focused()
+    shown = dialog.bounding_box()
+    assert 0 <= shown["y"] < 800, shown
+    assert page.evaluate("window.scrollY") == scrolled
+    page.keyboard.type("Framed Room")
+    page.keyboard.press("Enter")
+    toast = portal.locator("#toast")
+    expect(toast).to_contain_text("Added room Framed Room")
+    box = toast.bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 800, box
+    assert page.evaluate("window.scrollY") == scrolled
+
+
+def test_my_rooms_offers_join_and_copy_link(page, context, live_server, world):
+    host = world.a.contacts[0]  # Host of A Team
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    login(page, live_server, host.email)
+    page.goto(f"{live_server.url}/my-rooms")
+    row = page.locator(f"#my-room-{world.a.team.id}")
+    link = row.locator("a.meeting-link").get_attribute("href")
+    expect(row.get_by_role("link", name="Join")).to_have_attribute("href", link)
+    row.get_by_role("button", name="Copy link").click()
+    expect(page.locator("#toast")).to_contain_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()").endswith(link)
