@@ -56,6 +56,7 @@ def test_keyboard_only_journey(page, live_server, world):
     expect(page.get_by_label("Email")).to_be_focused()
     keys.fill(world.a.staff.email, factories.PASSWORD)
     expect(page.get_by_role("heading", name="Companies", level=1)).to_be_visible()
+    page.wait_for_load_state()  # portal.js (deferred) listens for the keys from here on
 
     # 2. Search a company: "/" focuses the search.
     keys.press("/")
