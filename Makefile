@@ -10,7 +10,7 @@ FLASK = $(BIN)/flask --app app
 WORKERS ?= 2
 BIND ?= 127.0.0.1:8000
 
-.PHONY: run test install serve bench
+.PHONY: run test install serve bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,7 @@ serve: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Refresh the README's screenshots (docs/screenshots/): the screen tests write them when SCREENSHOTS=1.
+screenshots: install
+	SCREENSHOTS=1 REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_screens_browser.py

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import brand
 import cli
 import embed_frame
 import login_sessions
@@ -172,7 +173,10 @@ def security_headers(resp):
 
 
 def layout_context() -> dict:
-    return {"csp_nonce": g.get("csp_nonce", ""), "embed": g.get("embed", False)}
+    """The layout's nonce and embed flag, and the colours of the user's reseller (brand.palette)."""
+    reseller = getattr(current_user, "reseller", None) if current_user and current_user.is_authenticated else None
+    return {"csp_nonce": g.get("csp_nonce", ""), "embed": g.get("embed", False),
+            "brand": brand.palette(reseller.brand_color if reseller else None)}
 
 
 def register_hooks(app: Flask) -> None:

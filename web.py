@@ -10,9 +10,10 @@ from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import Select, event, func, literal, select, tuple_
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
+from werkzeug.exceptions import NotFound
 
 from extensions import db
-from models import MAX_INT, RuleError, explain
+from models import MAX_INT, RuleError, explain, get_or_404
 
 
 def is_htmx() -> bool:
@@ -44,18 +45,23 @@ def render(template: str, block: str | list[str], status: int = 200, headers: di
     return resp
 
 
-def done(message: str, events: list[str], fallback: str, status: int = 200, body: str = "", undo: str | None = None):
+def done(message: str, events: list[str], fallback: str, status: int = 200, body: str = "", undo: str | None = None,
+         changed: str | None = None):
     """Answer a successful write.
 
     htmx: ``body`` (often empty, so an outerHTML swap removes the form or row), a toast,
     and events that other regions listen for to refresh themselves. Plain form: 303.
     ``undo``: the URL that undoes a destructive write (a Trash restore). The toast then offers
     *Undo* for about 10 seconds (the ``toast-undo`` event, right after ``toast``; static/portal.js).
+    ``changed`` is the id of the row the write added or changed ("company-12"): portal.js asks the
+    list's refresh to keep it in view (``?show=``, keep_shown) and gives it the focus and a highlight.
     """
     if not is_htmx():
         return redirect(fallback, 303)
     resp = make_response(body, status)
     trigger = {"toast": message}
+    if changed:  # before the events: the refreshes they start read it
+        trigger["changed"] = changed
     if undo:
         trigger["toast-undo"] = undo
     trigger.update({name: True for name in events})
@@ -278,6 +284,19 @@ def _python_type(col):
         return col.type.python_type
     except NotImplementedError:
         return str
+
+
+def keep_shown(page: ListPage, model, options=()) -> ListPage:
+    """``?show=<id>``: the row just added or saved stays in view, first on this page, even where the sort,
+    search or paging would put it elsewhere (portal.js asks for it in the refresh after a save)."""
+    shown = parse_int(request.args.get("show"))
+    if shown is None or any(item.id == shown for item in page.items):
+        return page
+    try:
+        page.items.insert(0, get_or_404(model, shown, options))
+    except NotFound:
+        pass  # deleted meanwhile, or not this user's to see
+    return page
 
 
 def render_list(template: str, name: str, **ctx):

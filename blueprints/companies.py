@@ -10,7 +10,7 @@ from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import ListArgs, done, form_error, render, render_delete_confirm, render_list
+from web import ListArgs, done, form_error, keep_shown, render, render_delete_confirm, render_list
 
 bp = Blueprint("companies", __name__)
 
@@ -46,7 +46,8 @@ def index():
     stmt = models.search_companies(args.q, args.filters.get("type"), args.filters.get("status"))
     if args.filters.get("rooms") == "none":
         stmt = stmt.where(models.lifecycle.no_live_room())
-    page = args.paginate(stmt.options(joinedload(Company.reseller)), Company.id)
+    page = keep_shown(args.paginate(stmt.options(joinedload(Company.reseller)), Company.id), Company,
+                      [joinedload(Company.reseller)])
     counts = models.company_counts(c.id for c in page.items)  # one aggregate query for the page
     return render_list("companies/index.html", "company", args=args, page=page, counts=counts)
 
@@ -79,7 +80,8 @@ def create():
         db.session.commit()
     except RuleError as err:
         return form_error("companies/edit.html", "company_form", err, company=None)
-    return done(f"Added company {company.name}", ["companies-changed"], url_for("companies.index"))
+    return done(f"Added company {company.name}", ["companies-changed"], url_for("companies.index"),
+                changed=f"company-{company.id}")
 
 
 @bp.get("/companies/<int:company_id>/edit")

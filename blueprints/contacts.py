@@ -8,8 +8,8 @@ is an htmx one and carries ``inline=1``; without htmx they fall back to the full
 from flask import Blueprint, abort, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block, render_blocks
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, joinedload
 
 import embed_frame
 import models
@@ -19,7 +19,7 @@ from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import ListArgs, done, form_error, render, render_delete_confirm, render_list, wants_fragment
+from web import ListArgs, done, form_error, keep_shown, render, render_delete_confirm, render_list, wants_fragment
 
 bp = Blueprint("contacts", __name__)
 
@@ -97,7 +97,8 @@ def index():
     company_id = args.filters.get("company")
     company = get_or_404(Company, company_id) if company_id is not None else None
     stmt = models.search_contacts(args.q, company_id, args.filters.get("state"))
-    page = args.paginate(stmt.options(contains_eager(Contact.company)), Contact.id)
+    page = keep_shown(args.paginate(stmt.options(contains_eager(Contact.company)), Contact.id), Contact,
+                      [joinedload(Contact.company)])
     hosted = models.rooms_by_contact(c.id for c in page.items)  # one query for the whole page
     return render_list("contacts/index.html", "contact", args=args, page=page, hosted=hosted, company=company)
 
@@ -147,7 +148,7 @@ def create():
         body = render_blocks(SCREEN, ["contact_row", "contact_add_row"], contact=contact, company=company,
                              form={}, errors={})
         return done(message, CHANGED, url_for("companies.edit", company_id=company.id), body=body)
-    return done(message, CHANGED, url_for("contacts.edit", contact_id=contact.id))
+    return done(message, CHANGED, url_for("contacts.edit", contact_id=contact.id), changed=f"contact-{contact.id}")
 
 
 # ---------------------------------------------------------------- the contact screen

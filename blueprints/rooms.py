@@ -15,7 +15,7 @@ from models import Company, Contact, Hosting, Room, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import ListArgs, done, form_error, render, render_delete_confirm, render_list
+from web import ListArgs, done, form_error, keep_shown, render, render_delete_confirm, render_list
 
 bp = Blueprint("rooms", __name__)
 
@@ -73,7 +73,8 @@ def matching_rooms(source=None):
 @bp.get("/rooms")
 def index():
     args, stmt, errors, company = matching_rooms()
-    page = args.paginate(stmt.options(contains_eager(Room.company)), Room.id)
+    page = keep_shown(args.paginate(stmt.options(contains_eager(Room.company)), Room.id), Room,
+                      [joinedload(Room.company)])
     hosts = models.host_counts(r.id for r in page.items)
     return render_list("rooms/index.html", "room", args=args, page=page, hosts=hosts, company=company,
                        filter_errors=errors, ends=lifecycle.ENDS)
@@ -115,7 +116,7 @@ def new():
     company_id = request.args.get("company_id")
     company = get_or_404(Company, company_id) if company_id not in (None, "") else None
     return render("rooms/edit.html", "room_form", room=None, company=company,
-                  companies=[] if company else _companies(), form={}, errors={})
+                  companies=[] if company else _companies(), form={"then": request.args.get("then", "")}, errors={})
 
 
 @bp.post("/rooms")
@@ -131,8 +132,13 @@ def create():
         db.session.commit()
     except RuleError as err:
         return form_error("rooms/edit.html", "room_form", err, room=None, company=company, companies=[])
+    # From a company's page (then=hosts) the panel goes on with the new room's Hosts: linking one is the next step.
+    body = ""
+    if request.form.get("then") == "hosts":
+        body = render_blocks("rooms/edit.html", ["room_hosts"], host_errors={}, oob=False, just_added=True,
+                             **_edit_context(room))
     return done(f"Added room {room.name} to {company.name}", ["rooms-changed", "companies-changed"],
-                url_for("rooms.edit", room_id=room.id))
+                url_for("rooms.edit", room_id=room.id), changed=f"room-{room.id}", body=body)
 
 
 # ---------------------------------------------------------------- Edit room
