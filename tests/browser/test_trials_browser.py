@@ -26,7 +26,7 @@ def test_extend_on_home_changes_days_left_in_place(page, live_server, world):
     end = page.locator(f"#room-{room.id}-end")
     expect(end).to_contain_text("(3 days left)")
     mark_window(page)
-    page.get_by_role("button", name="Extend Ends Soon by 7 days").click()
+    page.get_by_role("button", name="Extend 7 days for Ends Soon").click()
     expect(end).to_contain_text("(10 days left)")
     expect(end).to_contain_text((models.today() + timedelta(days=10)).isoformat())
     expect(page.locator("#toast")).to_contain_text("Extended Ends Soon")
