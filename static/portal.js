@@ -230,9 +230,10 @@
     // The arrow keys move from a list's search box through its rows (their name links), and back.
     if ((evt.key === "ArrowDown" || evt.key === "ArrowUp") && t.closest && !evt.altKey) {
       var fromSearch = t.matches("main input[type=search]");
-      var inRow = !fromSearch && t.matches("td.name a");
+      var rowLinks = "main tbody td.name a, main tbody th[scope=row] a";
+      var inRow = !fromSearch && t.matches(rowLinks);
       if (fromSearch || inRow) {
-        var links = [].slice.call(document.querySelectorAll("main tbody td.name a"));
+        var links = [].slice.call(document.querySelectorAll(rowLinks));
         var at = inRow ? links.indexOf(t) : -1;
         var next = evt.key === "ArrowDown" ? links[at + 1] : (at > 0 ? links[at - 1] : document.querySelector("main input[type=search]"));
         if (next) { evt.preventDefault(); next.focus(); }

@@ -116,6 +116,7 @@ def test_in_a_tall_frame_the_panel_and_toast_show_where_the_user_looks(page, ser
     assert 0 <= box["y"] and box["y"] + box["height"] <= 800, box  # in view without scrolling
     scrolled = page.evaluate("window.scrollY")
 
+    row.get_by_text("Actions", exact=True).click()  # the row's Actions menu, then Add room
     row.get_by_role("button", name="Add room").click()
     dialog = portal.get_by_role("dialog")
     name = dialog.get_by_label("Name", exact=True)

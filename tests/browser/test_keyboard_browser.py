@@ -1,4 +1,4 @@
-"""The keyboard-only journey, no mouse: log in, search a company, open it, add a contact, add a room, link the
+"""The keyboard-only journey, no mouse: log in, open Companies from the menu, search a company, open it, add a contact, add a room, link the
 contact as Host, log out, with at most 6 key presses between two steps.
 
 Counted: every key that moves the focus or acts (Tab, Shift+Tab, Enter, Escape, the arrows, "/"). Not counted:
@@ -55,7 +55,14 @@ def test_keyboard_only_journey(page, live_server, world):
     keys.step("log in")
     expect(page.get_by_label("Email")).to_be_focused()
     keys.fill(world.a.staff.email, factories.PASSWORD)
+    expect(page.get_by_role("heading", name="Home", level=1)).to_be_visible()  # resellers land on Home
+
+    # 1b. Open Companies from the menu: skip link, brand, Home, Companies.
+    keys.press("Tab", 4)
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Companies")).to_be_focused()
+    keys.press("Enter")
     expect(page.get_by_role("heading", name="Companies", level=1)).to_be_visible()
+    keys.step("open Companies")
     page.wait_for_load_state()  # portal.js (deferred) listens for the keys from here on
 
     # 2. Search a company: "/" focuses the search.
@@ -68,7 +75,7 @@ def test_keyboard_only_journey(page, live_server, world):
 
     # 3. Open it: Arrow down to its row, Enter.
     keys.press("ArrowDown")
-    expect(page.locator("#company-rows td.name a", has_text=company.name)).to_be_focused()
+    expect(page.locator("#company-rows th[scope=row] a", has_text=company.name)).to_be_focused()
     keys.press("Enter")
     expect(page.get_by_role("heading", name=f"Edit company {company.name}")).to_be_visible()
     keys.step("open the company")
