@@ -140,3 +140,4 @@ from .lifecycle import (
     suspend_room,
 )
 from .notices import NOTICE_KINDS, queue_trial_notices
+from .preferences import set_preferences
