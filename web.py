@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import NotFound
 
 from extensions import db
+from locale_format import num
 from models import MAX_INT, RuleError, explain, get_or_404
 
 
@@ -167,7 +168,7 @@ class ListPage:
     def total_label(self) -> str:
         if self.total is None:
             return ""
-        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+        return f"{num(COUNT_CAP)}+" if self.total > COUNT_CAP else num(self.total)  # the person's grouping
 
 
 class ListArgs:

@@ -47,7 +47,7 @@ def test_lists_read_in_the_chosen_zone_and_locale(reseller_client, world):
     _save(reseller_client, locale="de", time_zone="Europe/Berlin")
     text = page_text(reseller_client.get("/companies"))
     assert "02.03.2026" in text and "2026-03-01" not in text
-    _save(reseller_client, locale="en-US", time_zone="America/New_York")
+    _save(reseller_client, locale="en-US", time_zone="America/New_York")  # (counts: tests/test_lists*.py)
     assert "03/01/2026" in page_text(reseller_client.get("/companies"))
 
 
@@ -76,3 +76,15 @@ def test_the_filters_directly(app, world):
         assert locale_format.when(datetime(2026, 7, 1, 12, 0)) == "01/07/2026 14:00 CEST"
         assert locale_format.day(date(2026, 7, 1)) == "01/07/2026"
         assert locale_format.num(1234567) == "1\u202f234\u202f567"
+
+
+def test_the_match_count_uses_the_locales_grouping(app, world):
+    from web import ListPage
+
+    world.a.staff.locale = "de"
+    db.session.commit()
+    with app.test_request_context():
+        page = ListPage([], False, False, 1500, {}, {})
+        assert page.total_label == "1,000+"
+        login_user(world.a.staff)
+        assert page.total_label == "1.000+"
