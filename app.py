@@ -27,7 +27,8 @@ from config import Config
 from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
 from permissions import can, capabilities, roles_of
-from web import UrlTemplate, error_page, is_htmx, register_error_boundary
+import locale_format
+from web import UrlTemplate, check_attrs, error_page, is_htmx, register_error_boundary
 
 
 def create_app(config: type | dict | None = None) -> Flask:
@@ -47,6 +48,8 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.jinja_env.globals["capabilities"] = capabilities
     app.jinja_env.globals["roles_of"] = roles_of
     app.jinja_env.globals["url_template"] = UrlTemplate
+    app.jinja_env.globals["check_attrs"] = check_attrs
+    locale_format.init_app(app)
     for enum in (models.Role, models.RoomStatus, models.ProductType, models.CompanyType, models.CustomerStatus,
                  models.ContactState):  # templates and form selects read the enumerations, e.g. RoomStatus.PAID
         app.jinja_env.globals[enum.__name__] = enum

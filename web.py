@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import NotFound
 
 from extensions import db
+from locale_format import num
 from models import MAX_INT, RuleError, explain, get_or_404
 
 
@@ -86,6 +87,28 @@ def form_error(template: str, block: str, err: RuleError, **ctx):
     return render(template, block, status=err.status, **ctx)
 
 
+def check_field(template: str, block: str, name: str, check, **ctx):
+    """The inline check as the user types: the field's block again, with the save's refusal next to it
+    (422) or without one (200). Nothing is saved."""
+    value = request.values.get(name, "")
+    errors = {}
+    try:
+        check(value)
+    except RuleError as err:
+        errors[name] = err.message
+    db.session.rollback()
+    body = render_block(template, block, form={name: value}, errors=errors, **ctx)  # a fragment, htmx or not
+    resp = make_response(body, 422 if errors else 200)
+    resp.headers["Vary"] = "HX-Request"
+    return resp
+
+
+def check_attrs(url: str) -> dict:
+    """The attributes that make a field re-check itself with ``url`` as the user types (macros/forms.html ``extra``)."""
+    return {"hx-get": url, "hx-trigger": "input changed delay:400ms", "hx-target": "closest .field",
+            "hx-swap": "outerHTML", "hx-sync": "this:replace"}
+
+
 def parse_int(value, default: int | None = None) -> int | None:
     """An int from a query or form value; ``default`` when it is not one or is out of the
     database's integer range (a 20-digit id would otherwise overflow the driver: a 500)."""
@@ -145,7 +168,7 @@ class ListPage:
     def total_label(self) -> str:
         if self.total is None:
             return ""
-        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+        return f"{num(COUNT_CAP)}+" if self.total > COUNT_CAP else num(self.total)  # the person's grouping
 
 
 class ListArgs:

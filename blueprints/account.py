@@ -11,6 +11,7 @@ import models
 from extensions import db, limiter
 from models import Contact, ContactState, RuleError, get_or_404
 from permissions import can
+from locale_format import LOCALES, time_zones
 from web import done, form_error, is_htmx, render
 
 bp = Blueprint("account", __name__)
@@ -50,6 +51,32 @@ def end_sessions(contact_id):
     if not is_htmx():
         flash(message)
     return done(message, [], url_for("contacts.edit", contact_id=contact.id))
+
+
+def _preferences(**extra) -> dict:
+    ctx = {"locales": [(key, label) for key, (label, *_) in LOCALES.items()], "time_zones": time_zones(),
+           "form": {}, "errors": {}, "saved": False, "now": models.utcnow()}
+    ctx.update(extra)
+    return ctx
+
+
+@bp.get("/account")
+@login_required
+def preferences():
+    """Your account: the language and date format and the time zone dates and times read in."""
+    return render("account/preferences.html", "preferences_form", **_preferences())
+
+
+@bp.post("/account")
+@login_required
+def save_preferences():
+    try:
+        models.set_preferences(current_user, request.form)
+        db.session.commit()
+    except RuleError as err:
+        return form_error("account/preferences.html", "preferences_form", err, **_preferences())
+    body = render("account/preferences.html", "preferences_form", **_preferences(saved=True)).get_data(as_text=True)
+    return done("Saved your date and number settings", [], url_for("account.preferences"), body=body)
 
 
 def _invalid_link(token, err: RuleError):

@@ -10,7 +10,7 @@ from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import ListArgs, done, form_error, keep_shown, render, render_delete_confirm, render_list
+from web import ListArgs, check_field, done, form_error, keep_shown, render, render_delete_confirm, render_list
 
 bp = Blueprint("companies", __name__)
 
@@ -82,6 +82,17 @@ def create():
         return form_error("companies/edit.html", "company_form", err, company=None)
     return done(f"Added company {company.name}", ["companies-changed"], url_for("companies.index"),
                 changed=f"company-{company.id}")
+
+
+@bp.get("/companies/check-name")
+def check_name():
+    """The name field re-checked as the user types (add or edit): the save's words, nothing saved."""
+    company_id = request.args.get("company_id")
+    company = _company_to_edit(company_id) if company_id else None
+    reseller_id = company.reseller_id if company else _reseller_id_for_new()
+    return check_field("companies/edit.html", "company_name_field", "name",
+                       lambda value: models.check_company_name(reseller_id, value, company.id if company else None),
+                       company=company)
 
 
 @bp.get("/companies/<int:company_id>/edit")

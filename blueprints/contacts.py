@@ -19,7 +19,8 @@ from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import ListArgs, done, form_error, keep_shown, render, render_delete_confirm, render_list, wants_fragment
+from web import (ListArgs, check_field, done, form_error, keep_shown, render, render_delete_confirm, render_list,
+                 wants_fragment)
 
 bp = Blueprint("contacts", __name__)
 
@@ -149,6 +150,14 @@ def create():
                              form={}, errors={})
         return done(message, CHANGED, url_for("companies.edit", company_id=company.id), body=body)
     return done(message, CHANGED, url_for("contacts.edit", contact_id=contact.id), changed=f"contact-{contact.id}")
+
+
+@bp.get("/contacts/check-email")
+def check_email():
+    """The email field re-checked as the user types (add or edit): the save's words, nothing saved."""
+    contact = _contact_or_404(request.args["contact_id"]) if request.args.get("contact_id") else None
+    return check_field(SCREEN, "contact_email_field", "email",
+                       lambda value: models.clean_contact_email(value, contact.id if contact else None), contact=contact)
 
 
 # ---------------------------------------------------------------- the contact screen

@@ -15,7 +15,7 @@ from models import Company, Contact, Hosting, Room, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import ListArgs, done, form_error, keep_shown, render, render_delete_confirm, render_list
+from web import ListArgs, check_field, done, form_error, keep_shown, render, render_delete_confirm, render_list
 
 bp = Blueprint("rooms", __name__)
 
@@ -139,6 +139,15 @@ def create():
                              **_edit_context(room))
     return done(f"Added room {room.name} to {company.name}", ["rooms-changed", "companies-changed"],
                 url_for("rooms.edit", room_id=room.id), changed=f"room-{room.id}", body=body)
+
+
+@bp.get("/rooms/check-slug")
+def check_slug():
+    """The meeting link field re-checked as the user types (add or edit): the save's words, nothing saved."""
+    room_id = request.args.get("room_id")
+    room = _room_to_edit(room_id) if room_id else None
+    return check_field("rooms/edit.html", "room_slug_field", "slug",
+                       lambda value: models.check_slug(value, room.id if room else None), room=room)
 
 
 # ---------------------------------------------------------------- Edit room

@@ -60,6 +60,7 @@ from .passwords import (
 from .companies import (
     company_counts,
     company_delete_impact,
+    check_company_name,
     company_name_taken,
     create_company,
     describe_impact,
@@ -69,6 +70,7 @@ from .companies import (
 )
 from .rooms import (
     ROOM_SETTINGS,
+    check_slug,
     create_room,
     end_date_for,
     keep_terms,
@@ -85,6 +87,7 @@ from .contacts import (
     change_company,
     change_company_check,
     change_company_impact,
+    clean_contact_email,
     contact_delete_blocker,
     contact_delete_impact,
     contact_rooms,
@@ -137,3 +140,4 @@ from .lifecycle import (
     suspend_room,
 )
 from .notices import NOTICE_KINDS, queue_trial_notices
+from .preferences import set_preferences

@@ -19,10 +19,16 @@ def company_name_taken(reseller_id: int, name: str, exclude_id: int | None = Non
     return db.session.execute(stmt.execution_options(unscoped=True)).first() is not None
 
 
-def _company_fields(data: dict, reseller_id: int, exclude_id: int | None = None) -> dict:
-    name = clean_name(data.get("name"))
+def check_company_name(reseller_id: int, value: str | None, exclude_id: int | None = None) -> str:
+    """A company's name: given and not the name of another company of the reseller, or RuleError."""
+    name = clean_name(value)
     if company_name_taken(reseller_id, name, exclude_id):
         raise RuleError(f"A company named “{name}” already exists (names ignore case).", "name")
+    return name
+
+
+def _company_fields(data: dict, reseller_id: int, exclude_id: int | None = None) -> dict:
+    name = check_company_name(reseller_id, data.get("name"), exclude_id)
     return {
         "name": name,
         "name_key": name.lower(),

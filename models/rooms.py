@@ -47,6 +47,18 @@ def slug_refused(slug: str, exclude_id: int | None = None) -> RuleError:
     return RuleError(f"{SLUG_REFUSED} Try {unique_slug(slug, exclude_id)}.", "slug")
 
 
+def check_slug(slug: str, exclude_id: int | None = None) -> str:
+    """A typed meeting link: well formed and nobody's, or RuleError (the save's words; the inline check's too).
+    Empty is fine: a new room's link is then made from its name, an edited room keeps its own."""
+    slug = (slug or "").strip().lower()
+    if slug:
+        if len(slug) > 60 or not SLUG_RE.match(slug):
+            raise RuleError("Meeting link may use a–z, 0–9 and single hyphens, up to 60 characters.", "slug")
+        if slug_taken(slug, exclude_id):
+            raise slug_refused(slug, exclude_id)
+    return slug
+
+
 def _suggest_free_slug(write):
     """Outside ``guarded``: when the slug's unique key refused the write (another request took the link
     between the check and the save), answer as the check does, with a free link to try."""
@@ -94,11 +106,7 @@ def _room_fields(data: dict, room: Room | None = None) -> dict:
     slug = (data.get("slug") or "").strip().lower()
     exclude = room.id if room else None
     if slug:
-        if len(slug) > 60 or not SLUG_RE.match(slug):
-            raise RuleError("Meeting link may use a–z, 0–9 and single hyphens, up to 60 characters.", "slug")
-        if slug_taken(slug, exclude):
-            raise slug_refused(slug, exclude)
-        fields["slug"] = slug
+        fields["slug"] = check_slug(slug, exclude)
     elif room is None:
         fields["slug"] = unique_slug(slugify(name))
     end = data.get("end_date")

@@ -153,6 +153,9 @@ class Contact(UserMixin, db.Model):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     # This person's own choice to get trial-expiry notices (an Owner turns them off for themself).
     trial_notices: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # How dates, times and numbers read for this person (locale_format.py).
+    locale: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 

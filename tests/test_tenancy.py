@@ -282,6 +282,10 @@ ALLOWED = {
     "GET /rooms/<int:room_id>/terms": "ar", "POST /rooms/<int:room_id>/extend": "ar", "POST /rooms/<int:room_id>/convert": "ar",
     "POST /rooms/<int:room_id>/demo": "ar", "POST /companies/<int:company_id>/customer": "ar",
     "POST /rooms/bulk": "ar", "POST /notices": "o",
+    # inline checks as the user types (nothing saved)
+    "GET /contacts/check-email": "aro", "GET /rooms/check-slug": "aro", "GET /companies/check-name": "r",
+    # your own account: how dates and numbers read
+    "GET /account": "aroh", "POST /account": "aroh",
 }
 ROLE_LETTER = {"administrator": "a", "reseller": "r", "owner": "o", "host": "h", "other_reseller": "r"}
 
