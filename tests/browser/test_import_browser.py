@@ -92,7 +92,7 @@ def test_a_large_import_shows_its_progress_then_the_result(page, live_server, wo
     page.get_by_label("CSV file").set_input_files(
         files=[{"name": "companies.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}])
     page.get_by_role("button", name="Preview").click()
-    expect(page.locator("#import-summary")).to_contain_text("1000 to create", timeout=30_000)
+    expect(page.locator("#import-summary")).to_contain_text("1000 to create", timeout=60_000)
     page.add_init_script(RECORD_PROGRESS)
     page.get_by_role("button", name="Confirm import").click()
     expect(page.get_by_role("heading", name="Importing 1,000 rows of companies")).to_be_visible()
