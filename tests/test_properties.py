@@ -157,11 +157,17 @@ def _forms(w) -> dict:
         "reseller_settings": ("/settings", {"trial_days": "14", "demo_days": "7", "brand_color": "#2f6fde",
                                             "logo_url": "https://a.example/logo.png",
                                             "embed_origins": "https://partner.example"}),
+        "room_extend": (f"/rooms/{team.id}/extend", {"days": "7", "end_date": "", "reason": "asked for more"}),
+        "room_convert": (f"/rooms/{team.id}/convert", {"reason": "signed"}),
+        "rooms_bulk": ("/rooms/bulk", {"action": "extend", "ids": str(team.id), "days": "3", "reason": "",
+                                       "q": "", "all": ""}),
+        "account_preferences": ("/account", {"locale": "en-GB", "time_zone": "Europe/London"}),
     }
 
 
 FORMS = ["company_create", "company_update", "contact_create", "contact_update", "room_create", "room_update",
-         "room_link", "contact_link_room", "change_company", "reseller_settings"]
+         "room_link", "contact_link_room", "change_company", "reseller_settings", "room_extend", "room_convert",
+         "rooms_bulk", "account_preferences"]
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -217,15 +223,22 @@ def test_any_value_at_login_and_forgot(app, w):
 
 
 LIST_PARAMS = {
-    "/companies": ["q", "sort", "type", "status", "page", "per_page", "after", "before"],
-    "/contacts": ["q", "sort", "state", "company", "page", "per_page", "after", "before"],
-    "/rooms": ["q", "sort", "type", "status", "company", "page", "per_page", "after", "before"],
+    "/companies": ["q", "sort", "type", "status", "rooms", "page", "per_page", "after", "before", "show"],
+    "/contacts": ["q", "sort", "state", "company", "page", "per_page", "after", "before", "show"],
+    "/rooms": ["q", "sort", "type", "status", "company", "ends", "from", "to", "started", "converted", "page",
+               "per_page", "after", "before", "show"],
+    "/reports/trials": ["company", "from", "to"],
+    "/trash": ["page"],
+    "/contacts/check-email": ["email", "contact_id"],
+    "/rooms/check-slug": ["slug", "room_id"],
+    "/companies/check-name": ["name", "company_id"],
 }
 
 
 @pytest.mark.parametrize("path", list(LIST_PARAMS))
 def test_any_list_parameter(reseller_client, w, path):
-    sorts = st.sampled_from(["name", "-name", "email", "company", "-company", "contacts", "-rooms", "status", ""])
+    sorts = st.sampled_from(["name", "-name", "email", "company", "-company", "contacts", "-rooms", "status", "end",
+                             "-end", ""])
 
     @SETTINGS
     @given(params=st.fixed_dictionaries({}, optional={p: st.one_of(VALUE, sorts) for p in LIST_PARAMS[path]}),
