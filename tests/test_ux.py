@@ -58,3 +58,18 @@ def test_pages_have_a_skip_link_and_a_dialog_for_the_panel(reseller_client):
     text = reseller_client.get("/companies").text
     assert '<a class="skip-link" href="#main">Skip to content</a>' in text
     assert '<dialog id="panel-dialog">' in text and 'id="list-status"' in text and 'id="busy"' not in text
+
+
+def test_contacts_show_the_name_as_they_sort_it_and_their_roles(reseller_client, world):
+    company = world.a.company
+    factories.contact(company, first="Zoe", last="Adams")
+    factories.contact(company, first="Adam", last="Zorn")
+    owen = factories.owner(company, last="Mills")
+    host = world.a.contacts[0]  # hosts A Team
+    rows = reseller_client.get(f"/contacts?company={company.id}", htmx=True, headers={"HX-Target": "contact-rows"}).text
+    page = reseller_client.get(f"/contacts?company={company.id}").text
+    assert "Name (last, first)" in page and "<th>Roles</th>" in page
+    assert rows.index(">Adams, Zoe<") < rows.index(">Zorn, Adam<")  # sorted by what is shown
+    row = lambda c: rows.split(f'id="contact-{c.id}"')[1].split("<tr")[0]  # noqa: E731
+    assert f">{owen.last_name}, Owen<" in row(owen) and "</span><td>owner<td" in row(owen)
+    assert "</span><td>host<td>" in row(host)
