@@ -73,3 +73,21 @@ def test_contacts_show_the_name_as_they_sort_it_and_their_roles(reseller_client,
     row = lambda c: rows.split(f'id="contact-{c.id}"')[1].split("<tr")[0]  # noqa: E731
     assert f">{owen.last_name}, Owen<" in row(owen) and "</span><td>owner<td" in row(owen)
     assert "</span><td>host<td>" in row(host)
+
+
+def test_view_as_is_marked_read_only_and_its_refusal_toast_goes(reseller_client, world):
+    owner = factories.owner(world.a.company)
+    assert 'view-as' not in reseller_client.get("/contacts").text.split("<body", 1)[1].split(">", 1)[0]
+    assert reseller_client.post(f"/view-as/{owner.id}").status_code == 303
+    body = reseller_client.get("/contacts").text.split("<body", 1)[1].split(">", 1)[0]
+    assert "view-as" in body  # portal.css hides the edit controls under body.view-as
+    css = reseller_client.get("/static/portal.css").text
+    rule = css[css.index("body.view-as main form"):].split("}", 1)[0]
+    for control in ('form[method="post"] button', "details.menu", "a.button.primary", '[hx-post]:not(form)'):
+        assert control in rule, control
+    resp = reseller_client.post(f"/rooms/{world.a.team.id}", data={"name": "Hijacked"}, htmx=True)
+    assert resp.status_code == 403 and 'class="notice error-toast brief"' in resp.text  # not sticky
+    assert "error-toast:not(.brief)" in reseller_client.get("/static/portal.js").text
+    reseller_client.post("/view-as/stop")
+    resp = reseller_client.post(f"/rooms/{world.a.team.id}", data={"name": ""}, htmx=True)
+    assert "brief" not in resp.text
