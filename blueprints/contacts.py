@@ -78,6 +78,7 @@ def _screen(contact: Contact | None = None, company: Company | None = None, **ex
         "errors": {},
         "saved": False,
         "hosted": [],
+        "other_rooms": 0,
         "linkable": [],
         "link_errors": {},
         "change": None,
@@ -85,6 +86,10 @@ def _screen(contact: Contact | None = None, company: Company | None = None, **ex
     if contact is not None:
         ctx["hosted"] = models.rooms_by_contact([contact.id])[contact.id]
         ctx["linkable"] = models.linkable_rooms(contact)
+        if not ctx["linkable"] and ctx["hosted"]:  # "hosts the others" only when there are others
+            ctx["other_rooms"] = db.session.scalar(
+                select(func.count(Room.id)).where(Room.company_id == contact.company_id,
+                                                  Room.id.not_in([room.id for room, _ in ctx["hosted"]])))
     ctx.update(extra)
     return ctx
 

@@ -321,8 +321,9 @@
     empty.forEach(function (name) { data.delete(name); });
   });
 
-  // Errors (an error-toast swapped into #toast) stay until dismissed.
+  // Errors (an error-toast swapped into #toast) stay until dismissed, but for a "brief" one (the read-only
+  // refusal while viewing as someone), which goes like any other toast.
   document.body.addEventListener("htmx:afterSwap", function (evt) {
-    if (evt.target.id === "toast") showToast(evt.target, !!evt.target.querySelector(".error-toast"));
+    if (evt.target.id === "toast") showToast(evt.target, !!evt.target.querySelector(".error-toast:not(.brief)"));
   });
 })();

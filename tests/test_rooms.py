@@ -716,3 +716,29 @@ def test_link_oversized_contact_id_is_explained(reseller_client, world):
     room = world.a.team
     resp = reseller_client.post(f"/rooms/{room.id}/hosts", data={"contact_id": HUGE}, htmx=True)
     assert resp.status_code == 422 and 'id="room-hosts"' in resp.text and "Choose a contact" in resp.text
+
+
+def test_a_personal_room_with_its_host_offers_no_picker_and_refuses_a_second(reseller_client, world):
+    room, ada, grace = world.a.personal, world.a.contacts[0], world.a.contacts[1]
+    assert 'id="room-link-contact"' in reseller_client.get(f"/rooms/{room.id}/edit").text  # free: the picker
+    factories.link(room, ada)
+    text = reseller_client.get(f"/rooms/{room.id}/edit").text
+    assert "This personal room has its Host" in text and 'id="room-link-contact"' not in text
+    # a second Host posted anyway (a stale page) is refused with the reason, and nothing is written
+    resp = reseller_client.post(f"/rooms/{room.id}/hosts", data={"contact_id": grace.id}, htmx=True)
+    assert resp.status_code == 422
+    assert "already has its Host" in resp.text and "This personal room has its Host" in resp.text
+    assert [h.contact_id for h in db.session.get(type(room), room.id).hostings] == [ada.id]
+
+
+def test_hosts_the_others_only_when_there_are_others(reseller_client, world):
+    company = factories.company(world.a.reseller, "Solo Ltd")
+    sam, pia = factories.contact(company, first="Sam"), factories.contact(company, first="Pia")
+    only = factories.room(company, "Solo Team", "team room", "trial")
+    factories.link(only, sam)
+    text = page_text(reseller_client.get(f"/contacts/{sam.id}/edit"))
+    assert "hosts every room of Solo Ltd" in text and "the others" not in text
+    mine = factories.room(company, "Pia's Room", "personal room", "paid subscriber")
+    factories.link(mine, pia)
+    text = page_text(reseller_client.get(f"/contacts/{sam.id}/edit"))
+    assert "the others are personal rooms that have their Host" in text and "hosts every room" not in text

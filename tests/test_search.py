@@ -121,8 +121,8 @@ def test_hostile_terms_through_the_list_routes(reseller_client, data, route, q):
 @pytest.mark.parametrize("route, q, shown", [
     ("/rooms", "lisb", ["Lisbon Boardroom", "Old Lisbon Office", "Prelisbonia", "Reception"]),
     ("/rooms", "li", ["Lisbon Boardroom"]),
-    ("/contacts", "lisb", ["Ann Lisbeth"]),
-    ("/contacts", "harbour", ["Bob Stone"]),  # email
+    ("/contacts", "lisb", ["Lisbeth, Ann"]),  # shown as sorted: last name first
+    ("/contacts", "harbour", ["Stone, Bob"]),  # email
     ("/companies", "harbour", ["Lisbon Harbour Dental"]),
     ("/companies", "li", ["Lisbon Harbour Dental"]),
 ])

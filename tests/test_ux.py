@@ -58,3 +58,36 @@ def test_pages_have_a_skip_link_and_a_dialog_for_the_panel(reseller_client):
     text = reseller_client.get("/companies").text
     assert '<a class="skip-link" href="#main">Skip to content</a>' in text
     assert '<dialog id="panel-dialog">' in text and 'id="list-status"' in text and 'id="busy"' not in text
+
+
+def test_contacts_show_the_name_as_they_sort_it_and_their_roles(reseller_client, world):
+    company = world.a.company
+    factories.contact(company, first="Zoe", last="Adams")
+    factories.contact(company, first="Adam", last="Zorn")
+    owen = factories.owner(company, last="Mills")
+    host = world.a.contacts[0]  # hosts A Team
+    rows = reseller_client.get(f"/contacts?company={company.id}", htmx=True, headers={"HX-Target": "contact-rows"}).text
+    page = reseller_client.get(f"/contacts?company={company.id}").text
+    assert "Name (last, first)" in page and "<th>Roles</th>" in page
+    assert rows.index(">Adams, Zoe<") < rows.index(">Zorn, Adam<")  # sorted by what is shown
+    row = lambda c: rows.split(f'id="contact-{c.id}"')[1].split("<tr")[0]  # noqa: E731
+    assert f">{owen.last_name}, Owen<" in row(owen) and "</span><td>owner<td" in row(owen)
+    assert "</span><td>host<td>" in row(host)
+
+
+def test_view_as_is_marked_read_only_and_its_refusal_toast_goes(reseller_client, world):
+    owner = factories.owner(world.a.company)
+    assert 'view-as' not in reseller_client.get("/contacts").text.split("<body", 1)[1].split(">", 1)[0]
+    assert reseller_client.post(f"/view-as/{owner.id}").status_code == 303
+    body = reseller_client.get("/contacts").text.split("<body", 1)[1].split(">", 1)[0]
+    assert "view-as" in body  # portal.css hides the edit controls under body.view-as
+    css = reseller_client.get("/static/portal.css").text
+    rule = css[css.index("body.view-as main form"):].split("}", 1)[0]
+    for control in ('form[method="post"] button', "details.menu", "a.button.primary", '[hx-post]:not(form)'):
+        assert control in rule, control
+    resp = reseller_client.post(f"/rooms/{world.a.team.id}", data={"name": "Hijacked"}, htmx=True)
+    assert resp.status_code == 403 and 'class="notice error-toast brief"' in resp.text  # not sticky
+    assert "error-toast:not(.brief)" in reseller_client.get("/static/portal.js").text
+    reseller_client.post("/view-as/stop")
+    resp = reseller_client.post(f"/rooms/{world.a.team.id}", data={"name": ""}, htmx=True)
+    assert "brief" not in resp.text

@@ -44,3 +44,23 @@ def test_unlinked_room_leaves_the_hosts_my_rooms(page, browser, live_server, wor
     expect(my_room_names(page).filter(has_text="A Personal")).to_have_count(1)
     expect(my_room_names(page).filter(has_text="A Team")).to_have_count(0)
     expect(page.get_by_text(f"/meet/{team.slug}")).to_have_count(0)
+
+
+def test_view_as_hides_edit_controls_and_its_refusal_toast_goes(page, live_server, world):
+    owner = factories.owner(world.a.company)
+    login(page, live_server, world.a.staff.email)
+    page.goto(f"{live_server.url}/contacts")
+    expect(page.get_by_role("link", name="Add contact").first).to_be_visible()
+    page.evaluate("""id => fetch('/view-as/' + id, {method: 'POST', headers: {'X-CSRFToken':
+        JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']}})""", owner.id)
+    page.goto(f"{live_server.url}/contacts")
+    expect(page.locator(".view-as-banner")).to_be_visible()
+    expect(page.locator("main a.button.primary")).to_have_count(1)
+    expect(page.locator("main a.button.primary")).to_be_hidden()
+    expect(page.locator("#contact-rows details.menu").first).to_be_hidden()
+    expect(page.locator("#contact-rows tr").first).to_be_visible()  # what the user sees stays
+    # a write sent anyway is refused with a toast that goes by itself
+    page.evaluate("id => htmx.ajax('POST', '/rooms/' + id, {target: '#toast', values: {name: 'x'}})", world.a.team.id)
+    toast = page.locator("#toast")
+    expect(toast).to_contain_text("read-only")
+    expect(toast).to_be_hidden(timeout=TIMEOUT_MS + 8000)
