@@ -14,7 +14,7 @@ from werkzeug.exceptions import NotFound
 
 from extensions import db
 from locale_format import num
-from models import MAX_INT, RuleError, explain, get_or_404
+from models import MAX_INT, Reseller, Role, RuleError, explain, get_or_404
 
 
 def is_htmx() -> bool:
@@ -322,10 +322,32 @@ def keep_shown(page: ListPage, model, options=()) -> ListPage:
     return page
 
 
+def _is_admin() -> bool:
+    from flask_login import current_user
+    return current_user.is_authenticated and current_user.has_role(Role.ADMINISTRATOR)
+
+
+def admin_resellers() -> list[tuple[int, str]]:
+    """(id, name) of every reseller, for an administrator's Reseller column and filter; [] for anyone else."""
+    if not _is_admin():
+        return []
+    stmt = select(Reseller.id, Reseller.name).order_by(Reseller.name, Reseller.id)
+    return [tuple(r) for r in db.session.execute(stmt)]
+
+
+def for_reseller(stmt: Select, args: "ListArgs", column) -> Select:
+    """An administrator's Reseller filter (``?reseller=<id>``); others see their own tenant anyway."""
+    reseller_id = args.filters.get("reseller")
+    return stmt.where(column == reseller_id) if reseller_id is not None and _is_admin() else stmt
+
+
 def render_list(template: str, name: str, **ctx):
     """A list screen: its rows and pager (blocks ``<name>_rows`` and ``<name>_pager``, the pager out of
     band) when htmx targets ``#<name>-rows`` (search, filter, Next/Previous, a refresh), the table
-    (``<name>_table``, with its sortable header) for any other htmx request, the page otherwise."""
+    (``<name>_table``, with its sortable header) for any other htmx request, the page otherwise.
+    An administrator's lists also get ``resellers`` (their Reseller column and filter)."""
+    resellers = admin_resellers()
+    ctx.update(resellers=resellers, reseller_names=dict(resellers))
     if wants_fragment() and request.headers.get("HX-Target") == f"{name}-rows":
         return render(template, [f"{name}_rows", f"{name}_pager"], oob=True, **ctx)
     return render(template, f"{name}_table", oob=False, **ctx)

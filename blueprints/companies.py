@@ -10,7 +10,8 @@ from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import ListArgs, check_field, done, form_error, keep_shown, render, render_delete_confirm, render_list
+from web import (ListArgs, check_field, done, for_reseller, form_error, keep_shown, render, render_delete_confirm,
+                 render_list)
 
 bp = Blueprint("companies", __name__)
 
@@ -23,7 +24,7 @@ SORTS = {
     "contacts": models.live_contacts_of_company(),
     "rooms": models.live_rooms_of_company(),
 }
-FILTERS = {"type": models.COMPANY_TYPES, "status": models.CUSTOMER_STATUSES, "rooms": ("none",)}  # rooms=none: no live room (Home)
+FILTERS = {"type": models.COMPANY_TYPES, "status": models.CUSTOMER_STATUSES, "rooms": ("none",), "reseller": int}  # rooms=none: no live room (Home)
 
 
 @bp.before_request
@@ -43,7 +44,8 @@ def _reseller_id_for_new() -> int:
 @bp.get("/companies")
 def index():
     args = ListArgs(SORTS, "name", FILTERS)
-    stmt = models.search_companies(args.q, args.filters.get("type"), args.filters.get("status"))
+    stmt = for_reseller(models.search_companies(args.q, args.filters.get("type"), args.filters.get("status")), args,
+                        Company.reseller_id)
     if args.filters.get("rooms") == "none":
         stmt = stmt.where(models.lifecycle.no_live_room())
     page = keep_shown(args.paginate(stmt.options(joinedload(Company.reseller)), Company.id), Company,

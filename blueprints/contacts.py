@@ -19,7 +19,7 @@ from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import (ListArgs, check_field, done, form_error, keep_shown, render, render_delete_confirm, render_list,
+from web import (ListArgs, check_field, done, for_reseller, form_error, keep_shown, render, render_delete_confirm, render_list,
                  wants_fragment)
 
 bp = Blueprint("contacts", __name__)
@@ -32,7 +32,7 @@ SORTS = {
     "state": Contact.state,
     "created": Contact.created_at,
 }
-FILTERS = {"company": int, "state": models.CONTACT_STATES}
+FILTERS = {"company": int, "state": models.CONTACT_STATES, "reseller": int}
 # A new, edited or deleted contact changes the company's live-contact count too.
 CHANGED = ["contacts-changed", "companies-changed"]
 
@@ -103,6 +103,7 @@ def index():
     company_id = args.filters.get("company")
     company = get_or_404(Company, company_id) if company_id is not None else None
     stmt = models.search_contacts(args.q, company_id, args.filters.get("state"))
+    stmt = for_reseller(stmt, args, Contact.reseller_id)
     page = keep_shown(args.paginate(stmt.options(contains_eager(Contact.company)), Contact.id), Contact,
                       [joinedload(Contact.company)])
     hosted = models.rooms_by_contact(c.id for c in page.items)  # one query for the whole page
@@ -117,6 +118,7 @@ def export():
     if company_id is not None:
         get_or_404(Company, company_id)
     stmt = models.search_contacts(args.q, company_id, args.filters.get("state"))
+    stmt = for_reseller(stmt, args, Contact.reseller_id)
     stmt = args.order(stmt.add_columns(Company.name), Contact.id)
 
     def rows():

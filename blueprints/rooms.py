@@ -15,7 +15,8 @@ from models import Company, Contact, Hosting, Room, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import ListArgs, check_field, done, form_error, keep_shown, render, render_delete_confirm, render_list
+from web import (ListArgs, check_field, done, for_reseller, form_error, keep_shown, render, render_delete_confirm,
+                 render_list)
 
 bp = Blueprint("rooms", __name__)
 
@@ -28,7 +29,7 @@ SORTS = {
     "end": func.coalesce(Room.end_date, literal(date(9999, 12, 31), Date)),
     "company": Company.name_key,
 }
-FILTERS = {"company": int, "type": models.PRODUCT_TYPES, "status": models.ROOM_STATUSES, "ends": tuple(lifecycle.ENDS)}
+FILTERS = {"company": int, "type": models.PRODUCT_TYPES, "status": models.ROOM_STATUSES, "ends": tuple(lifecycle.ENDS), "reseller": int}
 
 
 @bp.before_request
@@ -66,6 +67,7 @@ def matching_rooms(source=None):
     company_id = args.filters.get("company")
     company = get_or_404(Company, company_id) if company_id is not None else None
     stmt = models.search_rooms(args.q, company_id, args.filters.get("status"), args.filters.get("type"))
+    stmt = for_reseller(stmt, args, Room.reseller_id)
     where, errors = lifecycle.end_filters(args, source)
     return args, stmt.where(*where), errors, company
 
@@ -84,11 +86,7 @@ def index():
 def export():
     """The list as it is filtered, searched and sorted, every page of it, streamed as CSV (with each
     room's Hosts, the owner first, read per batch of rooms)."""
-    args = ListArgs(SORTS, "name", FILTERS)
-    company_id = args.filters.get("company")
-    if company_id is not None:
-        get_or_404(Company, company_id)
-    stmt = models.search_rooms(args.q, company_id, args.filters.get("status"), args.filters.get("type"))
+    args, stmt, _errors, _company = matching_rooms()  # the list's own query: search, filters, end dates
     stmt = args.order(stmt.add_columns(Company.name), Room.id)
 
     def rows():

@@ -121,3 +121,22 @@ def test_admin_companies_screen_shows_every_reseller(admin_client, world):
     assert "<th>Reseller</th>" in text and '<td class="reseller">Reseller B<td>' in text  # no optional end tags
     assert "Add company" not in text  # companies are added by their reseller
     assert admin_client.get(f"/companies/{world.b.company.id}/edit").status_code == 200
+
+
+@pytest.mark.parametrize("path, name, rows, own, foreign", [
+    ("/companies", "company", "company-rows", "A Corp", "B Corp"),
+    ("/contacts", "contact", "contact-rows", "a.example", "b.example"),
+    ("/rooms", "room", "room-rows", "A Team", "B Team"),
+])
+def test_administrator_lists_have_a_reseller_column_and_filter(admin_client, reseller_client, world, path, name,
+                                                               rows, own, foreign):
+    a, b = world.a.reseller, world.b.reseller
+    everyone = admin_client.get(path).text
+    assert f'id="{name}-filter-reseller"' in everyone and ">Reseller<" in everyone
+    assert own in everyone and foreign in everyone and f'<td class="reseller">{b.name}' in everyone
+    only_b = admin_client.get(path, query_string={"reseller": b.id}, htmx=True, headers={"HX-Target": rows}).text
+    assert foreign in only_b and own not in only_b and f'<td class="reseller">{a.name}' not in only_b
+    # a reseller has no such column or filter, and the parameter cannot widen its view
+    theirs = reseller_client.get(path, query_string={"reseller": b.id}).text
+    assert f'id="{name}-filter-reseller"' not in theirs and 'class="reseller"' not in theirs
+    assert foreign not in theirs

@@ -43,6 +43,9 @@ def screens(world):
         "import-preview": (a.staff, "/import?kind=companies", "#import-rows tr"),
         "room-terms": (a.staff, f"/rooms?q={a.team.name}", f"#panel #room-{a.team.id}-end"),
         "rooms-bulk": (a.staff, "/rooms", "#room-bulk"),
+        "account": (a.staff, "/account", "#preferences-form"),
+        "admin-contacts": ("admin", "/contacts", "#contact-rows"),
+        "admin-rooms": ("admin", "/rooms", "#room-rows"),
     }
 
 
@@ -102,7 +105,8 @@ def axe_violations(page):
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("screen", ["login", "companies", "company-edit", "contacts", "rooms", "room-edit",
                                     "my-rooms", "settings", "admin-resellers", "home", "trash", "activity",
-                                    "history", "reports", "import", "import-preview", "room-terms", "rooms-bulk"])
+                                    "history", "reports", "import", "import-preview", "room-terms", "rooms-bulk",
+                                    "account", "admin-contacts", "admin-rooms"])
 def test_screen_fits_and_passes_axe_in_light_and_dark(page, live_server, world, screen, width, tmp_path):
     more_data(world)
     who, path, ready = screens(world)[screen]
