@@ -89,7 +89,7 @@ def test_companies_state_survives_search_filter_sort_back_and_refresh(page, live
 
 @pytest.mark.parametrize("path, name, typed, expected", [
     ("/companies", "company", "birch", ["Birchwood Academy", "Birchwood Clinic"]),
-    ("/contacts", "contact", "birch", ["Bea Birchwood", "Bo Birchwood"]),
+    ("/contacts", "contact", "birch", ["Birchwood, Bea", "Birchwood, Bo"]),  # last name first, as sorted
     ("/rooms", "room", "birch", ["Birchwood Huddle", "Birchwood Standup"]),
 ])
 def test_search_as_you_type_replaces_history_and_cancels_stale_requests(page, live_server, world, path, name, typed,
