@@ -49,10 +49,11 @@ def edit(room_id):
 @bp.post("/my-rooms/<int:room_id>")
 def update(room_id):
     room = _room_to_edit(room_id)
+    old_slug = room.slug
     try:
         models.check_version(room, request.form.get("version"))
         models.update_room_settings(room, request.form)
         db.session.commit()
     except RuleError as err:
         return form_error("dashboard/edit.html", "room_settings_form", err, room=room)
-    return done(f"Saved room {room.name}", ["rooms-changed"], url_for("dashboard.index"))
+    return done(models.saved_message(room, old_slug), ["rooms-changed"], url_for("dashboard.index"))

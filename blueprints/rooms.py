@@ -164,6 +164,7 @@ def edit(room_id):
 @bp.post("/rooms/<int:room_id>")
 def update(room_id):
     room = _room_to_edit(room_id)
+    old_slug = room.slug
     try:
         models.save_edit(room, request.form, models.update_room, can(current_user, "set_terms", room))
         db.session.commit()
@@ -173,7 +174,7 @@ def update(room_id):
     # since a change of product type changes who is owner and which buttons apply.
     body = render_blocks("rooms/edit.html", ["room_detail", "room_hosts"], form={}, errors={}, host_errors={},
                          saved=True, oob=True, **_edit_context(room))
-    return done(f"Saved room {room.name}", ["rooms-changed", "companies-changed"],
+    return done(models.saved_message(room, old_slug), ["rooms-changed", "companies-changed"],
                 url_for("rooms.edit", room_id=room.id), body=body)
 
 

@@ -69,6 +69,7 @@ from .companies import (
     update_company,
 )
 from .rooms import (
+    saved_message,
     ROOM_SETTINGS,
     check_slug,
     create_room,

@@ -202,3 +202,11 @@ def save_edit(obj, form, update, may_set_terms: bool):
 
 def room_delete_impact(room: Room) -> dict:
     return {"hosts": len(room.hostings)}
+
+
+def saved_message(room: Room, old_slug: str) -> str:
+    """The toast after a save; a changed meeting link says that the old one no longer works."""
+    message = f"Saved room {room.name}"
+    if room.slug != old_slug:
+        message += f". The old link /meet/{old_slug} no longer works: share /meet/{room.slug}."
+    return message

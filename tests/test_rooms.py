@@ -742,3 +742,25 @@ def test_hosts_the_others_only_when_there_are_others(reseller_client, world):
     factories.link(mine, pia)
     text = page_text(reseller_client.get(f"/contacts/{sam.id}/edit"))
     assert "the others are personal rooms that have their Host" in text and "hosts every room" not in text
+
+
+def test_changing_the_meeting_link_warns_that_the_old_one_ends(reseller_client, world):
+    room = world.a.team
+    old = room.slug
+    page = reseller_client.get(f"/rooms/{room.id}/edit").text
+    assert "Changing it ends the old link" in page  # said next to the field before saving
+    resp = reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, slug="a-new-link", end_date="",
+                                                                    version=room.version), htmx=True)
+    assert resp.status_code == 200
+    toast = json.loads(resp.headers["HX-Trigger"])["toast"]
+    assert f"The old link /meet/{old} no longer works: share /meet/a-new-link." in toast
+    db.session.refresh(room)
+    same = reseller_client.post(f"/rooms/{room.id}", data=room_data(name=room.name, slug="a-new-link", end_date="",
+                                                                    version=room.version), htmx=True)
+    assert "no longer works" not in json.loads(same.headers["HX-Trigger"])["toast"]
+
+
+def test_room_edit_puts_delete_after_the_form_and_the_hosts_beside_it(reseller_client, world):
+    page = reseller_client.get(f"/rooms/{world.a.team.id}/edit").text
+    assert 'class="room-page"' in page
+    assert page.index('id="room-form"') < page.index(">Delete</button>") < page.index('id="room-hosts"')
