@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import Flask, current_app, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import Select, event, func, literal, select, tuple_
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -23,11 +24,8 @@ def is_htmx() -> bool:
 
 def wants_fragment() -> bool:
     """A targeted htmx request gets the block; boosted requests and history restores get the page."""
-    return (
-        is_htmx()
-        and request.headers.get("HX-Boosted") != "true"
+    return is_htmx() and request.headers.get("HX-Boosted") != "true" \
         and request.headers.get("HX-History-Restore-Request") != "true"
-    )
 
 
 def render(template: str, block: str | list[str], status: int = 200, headers: dict | None = None, **ctx):
@@ -177,8 +175,7 @@ class ListArgs:
     Pages: without a search, keyset paging. ``after`` (or ``before``) holds the id and sort value of
     the last (or first) row shown, so each page is one index range read, however deep. A search is
     ordered by relevance first (models.search) and its matches are capped there, so it pages by
-    number (``page``) within that bounded set. Either way the matches are counted up to COUNT_CAP.
-    """
+    number (``page``) within that bounded set. Either way the matches are counted up to COUNT_CAP."""
 
     def __init__(self, sorts: dict, default_sort: str, filters: dict | None = None, source=None):
         self.sorts = sorts  # public name -> column
@@ -323,16 +320,13 @@ def keep_shown(page: ListPage, model, options=()) -> ListPage:
 
 
 def _is_admin() -> bool:
-    from flask_login import current_user
     return current_user.is_authenticated and current_user.has_role(Role.ADMINISTRATOR)
 
 
 def admin_resellers() -> list[tuple[int, str]]:
-    """(id, name) of every reseller, for an administrator's Reseller column and filter; [] for anyone else."""
-    if not _is_admin():
-        return []
-    stmt = select(Reseller.id, Reseller.name).order_by(Reseller.name, Reseller.id)
-    return [tuple(r) for r in db.session.execute(stmt)]
+    """(id, name) of every reseller for an administrator (the Reseller column and filter); [] for anyone else."""
+    return [tuple(r) for r in db.session.execute(select(Reseller.id, Reseller.name).order_by(Reseller.name))] \
+        if _is_admin() else []
 
 
 def for_reseller(stmt: Select, args: "ListArgs", column) -> Select:
@@ -345,7 +339,7 @@ def render_list(template: str, name: str, **ctx):
     """A list screen: its rows and pager (blocks ``<name>_rows`` and ``<name>_pager``, the pager out of
     band) when htmx targets ``#<name>-rows`` (search, filter, Next/Previous, a refresh), the table
     (``<name>_table``, with its sortable header) for any other htmx request, the page otherwise.
-    An administrator's lists also get ``resellers`` (their Reseller column and filter)."""
+    An administrator's lists also get ``resellers``: their Reseller column and filter."""
     resellers = admin_resellers()
     ctx.update(resellers=resellers, reseller_names=dict(resellers))
     if wants_fragment() and request.headers.get("HX-Target") == f"{name}-rows":
