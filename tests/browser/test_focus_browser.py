@@ -128,7 +128,12 @@ def test_in_a_tall_frame_the_panel_and_toast_show_where_the_user_looks(page, ser
     page.keyboard.press("Enter")
     toast = portal.locator("#toast")
     expect(toast).to_contain_text("Added room Framed Room")
-    box = toast.bounding_box()
+    # the frame's size and the observer's report of what the user sees settle after the swap: wait for them
+    for _ in range(50):
+        box = toast.bounding_box()
+        if 0 <= box["y"] and box["y"] + box["height"] <= 800:
+            break
+        page.wait_for_timeout(100)
     assert 0 <= box["y"] and box["y"] + box["height"] <= 800, box
     assert page.evaluate("window.scrollY") == scrolled
 

@@ -15,7 +15,7 @@ def test_login_wrong_password_is_explained(page, live_server, world):
     expect(page.locator("#login-password-error")).to_have_text("That email and password do not match an account.")
     expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
     login(page, live_server, world.a.staff.email)
-    expect(page.get_by_role("heading", name="Companies", level=1)).to_be_visible()
+    expect(page.get_by_role("heading", name="Home", level=1)).to_be_visible()  # resellers land on Home
 
 
 def test_portal_pages_refuse_to_be_framed_by_another_origin(page, live_server, serve):
