@@ -1,6 +1,7 @@
 """A reseller's brand colour made safe to use: text on it, and a shade of it for links and borders that
 keeps WCAG AA contrast (4.5:1) on the light and the dark page background. No imports from the project."""
 import re
+from functools import lru_cache
 
 DEFAULT = "#2f6fde"
 # The backgrounds links sit on (page, card, warning row, highlight), light and dark: see static/portal.css.
@@ -44,15 +45,20 @@ def _toward(color: str, target: str, backgrounds, minimum: float = 4.5) -> str:
 def palette(color: str | None) -> dict[str, str]:
     """The CSS custom properties for a brand colour: --brand (fills), --on-brand (text on a fill),
     --brand-text (links on the light background) and --brand-text-dark (links on the dark one).
-    A fill that no text colour can read on (under 4.5:1) is darkened first."""
-    color = color.lower() if color and _HEX.match(color) else DEFAULT
+    A fill that no text colour can read on (under 4.5:1) is darkened first. Every page asks for it:
+    computed once per colour."""
+    return dict(_palette(color.lower() if color and _HEX.match(color) else DEFAULT))
+
+
+@lru_cache(maxsize=256)
+def _palette(color: str) -> tuple[tuple[str, str], ...]:
     fill = color
     if max(contrast(fill, "#ffffff"), contrast(fill, "#111111")) < 4.5:
         fill = _toward(fill, "#000000", ("#ffffff",))
     on = "#ffffff" if contrast(fill, "#ffffff") >= 4.5 else "#111111"
-    return {
-        "brand": fill,
-        "on-brand": on,
-        "brand-text": _toward(color, "#000000", LIGHT_BGS),
-        "brand-text-dark": _toward(color, "#ffffff", DARK_BGS),
-    }
+    return (
+        ("brand", fill),
+        ("on-brand", on),
+        ("brand-text", _toward(color, "#000000", LIGHT_BGS)),
+        ("brand-text-dark", _toward(color, "#ffffff", DARK_BGS)),
+    )

@@ -31,6 +31,11 @@ def time_zones() -> tuple[str, ...]:
     return tuple(sorted(available_timezones()))
 
 
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(time_zones())
+
+
 def _choice() -> tuple[str, str]:
     """The signed-in person's (locale, zone); the defaults for anyone else or an unknown value."""
     locale, zone = DEFAULT_LOCALE, DEFAULT_ZONE
@@ -39,7 +44,7 @@ def _choice() -> tuple[str, str]:
         zone = getattr(current_user, "time_zone", None) or DEFAULT_ZONE
     if locale not in LOCALES:
         locale = DEFAULT_LOCALE
-    if zone not in time_zones():
+    if zone not in _zones():  # a set: a list formats every row's dates with this
         zone = DEFAULT_ZONE
     return locale, zone
 

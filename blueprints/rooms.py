@@ -75,10 +75,10 @@ def matching_rooms(source=None):
 @bp.get("/rooms")
 def index():
     args, stmt, errors, company = matching_rooms()
-    page = keep_shown(args.paginate(stmt.options(contains_eager(Room.company)), Room.id), Room,
-                      [joinedload(Room.company)])
-    hosts = models.host_counts(r.id for r in page.items)
-    return render_list("rooms/index.html", "room", args=args, page=page, hosts=hosts, company=company,
+    hosts = models.with_host_count()  # in the page's statement: no query per page for the counts
+    page = keep_shown(args.paginate(stmt.options(contains_eager(Room.company), hosts), Room.id), Room,
+                      [joinedload(Room.company), hosts])
+    return render_list("rooms/index.html", "room", args=args, page=page, company=company,
                        filter_errors=errors, ends=lifecycle.ENDS)
 
 

@@ -126,7 +126,7 @@ from .trash import (
     trash_room,
 )
 from . import list_index  # noqa: F401  (the sort indexes join the metadata)
-from .search import host_counts, search_companies, search_contacts, search_rooms
+from .search import with_host_count, search_companies, search_contacts, search_rooms
 from .reports import TRIAL_STATUSES, TrialReport, default_range, outcome, trial_report, trial_rooms
 from . import imports  # noqa: E402  (CSV import: models.imports)
 from .lifecycle import (

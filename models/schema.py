@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from extensions import db
@@ -242,6 +242,8 @@ class Room(db.Model):
     hostings: Mapped[list["Hosting"]] = relationship(
         back_populates="room", order_by="Hosting.linked_at, Hosting.id", passive_deletes=True
     )
+    # How many Hosts, where a list asks for it in its own statement (search.HOST_COUNT); None elsewhere.
+    host_count: Mapped[int | None] = query_expression()
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         UniqueConstraint("id", "company_id", "product_type"),

@@ -15,8 +15,10 @@ LIKE wildcards are escaped and FTS5 syntax is quoted as one phrase.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from sqlalchemy import case, column, func, literal_column, or_, select, table, union_all
+from sqlalchemy import Integer, String, bindparam, case, column, func, literal_column, or_, select, table, union_all
+from sqlalchemy.orm import with_expression
 
 from extensions import db
 
@@ -45,19 +47,9 @@ def _escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _like(q: str) -> str:
-    return f"%{_escape(q.lower())}%"
-
-
 def _match(term: str) -> str:
     """One FTS5 phrase: NEAR, AND, OR, -, ^, * and quotes inside it are plain text."""
     return '"' + term.replace('"', '""') + '"'
-
-
-def _fts_ids(name: str, term: str):
-    """rowids of an FTS5 table whose indexed text contains ``term``."""
-    fts = table(name, column("rowid"))
-    return select(fts.c.rowid).where(literal_column(name).op("MATCH")(_match(term)))
 
 
 def _next_prefix(term: str) -> str | None:
@@ -68,30 +60,45 @@ def _next_prefix(term: str) -> str | None:
     return term[:-1] + chr(code) if code <= 0x10FFFF else None
 
 
-def _starts_with(key, term: str):
-    """key starts with term, as a range an index on key serves (byte/code point order on both databases)."""
-    upper = _next_prefix(term)
-    if _dialect() == "postgresql":  # text_pattern_ops operators: indexable even in a generic plan
-        lo, hi = key.op("~>=~", is_comparison=True)(term), key.op("~<~", is_comparison=True)(upper or "\U0010ffff")
-    else:
-        lo, hi = key >= term, key < (upper or "\U0010ffff")
-    return lo & hi
+# A statement is built once per shape (database, kind of term, which filters) with named parameters, and
+# each search fills them in (``Select.params``): building the expression tree cost more than running it.
+TERM, STARTS, WORD, LIKE, MATCH, UPPER = (bindparam(n, type_=String) for n in
+                                          ("q_term", "q_starts", "q_word", "q_like", "q_match", "q_upper"))
 
 
-def _relevance(key, term: str):
-    """0 exact, 1 starts with, 2 a word starts with, 3 elsewhere in the name, 4 matched another field."""
+def term_params(term: str) -> dict[str, str]:
+    """The values of the shapes' term parameters for a clean term."""
     esc = _escape(term)
+    return {"q_term": term, "q_starts": f"{esc}%", "q_word": f"% {esc}%", "q_like": f"%{esc}%",
+            "q_match": _match(term), "q_upper": _next_prefix(term) or "\U0010ffff"}
+
+
+def _fts_ids(name: str):
+    """rowids of an FTS5 table whose indexed text contains the term."""
+    fts = table(name, column("rowid"))
+    return select(fts.c.rowid).where(literal_column(name).op("MATCH")(MATCH))
+
+
+def _starts_with(dialect: str, key):
+    """key starts with the term, as a range an index on key serves (byte/code point order on both databases)."""
+    if dialect == "postgresql":  # text_pattern_ops operators: indexable even in a generic plan
+        return key.op("~>=~", is_comparison=True)(TERM) & key.op("~<~", is_comparison=True)(UPPER)
+    return (key >= TERM) & (key < UPPER)
+
+
+def _relevance(key):
+    """0 exact, 1 starts with, 2 a word starts with, 3 elsewhere in the name, 4 matched another field."""
     return case(
-        (key == term, 0),
-        (key.like(f"{esc}%", escape="\\"), 1),
-        (key.like(f"% {esc}%", escape="\\"), 2),
-        (key.like(f"%{esc}%", escape="\\"), 3),
+        (key == TERM, 0),
+        (key.like(STARTS, escape="\\"), 1),
+        (key.like(WORD, escape="\\"), 2),
+        (key.like(LIKE, escape="\\"), 3),
         else_=4,
     )
 
 
-def _capped_prefix_ids(model, key, term: str):
-    return select(model.id).where(_starts_with(key, term)).order_by(key).limit(SHORT_TERM_CAP)
+def _capped_prefix_ids(dialect: str, model, key):
+    return select(model.id).where(_starts_with(dialect, key)).order_by(key).limit(SHORT_TERM_CAP)
 
 
 def _capped(model, condition):
@@ -114,80 +121,109 @@ def contact_last_first():
     return func.lower(Contact.last_name + literal_column("' '") + Contact.first_name)
 
 
-def company_ids_matching(term: str):
-    """Ids of companies whose name contains the (clean, 3+ character) term."""
-    if _dialect() == "sqlite":
-        return _fts_ids("companies_fts", term)
-    return select(Company.id).where(Company.name_key.like(_like(term), escape="\\"))
+def _company_ids_matching(dialect: str):
+    """Ids of companies whose name contains the (3+ character) term."""
+    if dialect == "sqlite":
+        return _fts_ids("companies_fts")
+    return select(Company.id).where(Company.name_key.like(LIKE, escape="\\"))
+
+
+def _caps() -> tuple[int, int]:
+    """The caps a shape is built with (part of its cache key)."""
+    return SEARCH_CAP, SHORT_TERM_CAP
+
+
+def _kind(term: str) -> str:
+    return "long" if len(term) >= 3 else "short" if term else ""
+
+
+def _filled(shape, term: str, **filters):
+    """The shape with this search's values."""
+    values = {k: v for k, v in filters.items() if v}
+    return shape.params(**term_params(term), **values) if term else (shape.params(**values) if values else shape)
 
 
 def search_companies(q: str = "", type_: str | None = None, status: str | None = None):
-    stmt = select(Company)
     term = clean_term(q)
-    if len(term) >= 3:
-        ids = _any_of(_capped(Company, Company.id.in_(company_ids_matching(term))),
-                      _capped_prefix_ids(Company, Company.name_key, term))
-        stmt = stmt.where(Company.id.in_(ids)).order_by(_relevance(Company.name_key, term))
-    elif term:
-        stmt = stmt.where(Company.id.in_(_capped_prefix_ids(Company, Company.name_key, term)))
+    return _filled(_companies_shape(_caps(), _dialect(), _kind(term), bool(type_), bool(status)), term,
+                   f_type=type_, f_status=status)
+
+
+@lru_cache(maxsize=64)
+def _companies_shape(_caps: tuple, dialect: str, kind: str, type_: bool, status: bool):
+    stmt = select(Company)
+    if kind == "long":
+        ids = _any_of(_capped(Company, Company.id.in_(_company_ids_matching(dialect))),
+                      _capped_prefix_ids(dialect, Company, Company.name_key))
+        stmt = stmt.where(Company.id.in_(ids)).order_by(_relevance(Company.name_key))
+    elif kind == "short":
+        stmt = stmt.where(Company.id.in_(_capped_prefix_ids(dialect, Company, Company.name_key)))
     if type_:
-        stmt = stmt.where(Company.type == type_)
+        stmt = stmt.where(Company.type == bindparam("f_type", type_=String))
     if status:
-        stmt = stmt.where(Company.status == status)
+        stmt = stmt.where(Company.status == bindparam("f_status", type_=String))
     return stmt
 
 
 def search_contacts(q: str = "", company_id: int | None = None, state: str | None = None):
-    stmt = select(Contact).join(Company, Contact.company_id == Company.id)
     term = clean_term(q)
-    if len(term) >= 3:
-        if _dialect() == "sqlite":
-            matching = Contact.id.in_(_fts_ids("contacts_fts", term))
+    return _filled(_contacts_shape(_caps(), _dialect(), _kind(term), bool(company_id), bool(state)), term,
+                   f_company=company_id, f_state=state)
+
+
+@lru_cache(maxsize=64)
+def _contacts_shape(_caps: tuple, dialect: str, kind: str, company: bool, state: bool):
+    stmt = select(Contact).join(Company, Contact.company_id == Company.id)
+    if kind == "long":
+        if dialect == "sqlite":
+            matching = Contact.id.in_(_fts_ids("contacts_fts"))
         else:
-            like = _like(term)
-            matching = or_(contact_full_name().like(like, escape="\\"), func.lower(Contact.email).like(like, escape="\\"))
-        ids = _any_of(_capped(Contact, matching), _capped_prefix_ids(Contact, contact_full_name(), term),
-                      _capped_prefix_ids(Contact, contact_last_first(), term))
-        stmt = stmt.where(Contact.id.in_(ids)).order_by(_relevance(contact_full_name(), term))
-    elif term:
-        ids = _any_of(_capped_prefix_ids(Contact, contact_full_name(), term),
-                      _capped_prefix_ids(Contact, contact_last_first(), term))
+            matching = or_(contact_full_name().like(LIKE, escape="\\"), func.lower(Contact.email).like(LIKE, escape="\\"))
+        ids = _any_of(_capped(Contact, matching), _capped_prefix_ids(dialect, Contact, contact_full_name()),
+                      _capped_prefix_ids(dialect, Contact, contact_last_first()))
+        stmt = stmt.where(Contact.id.in_(ids)).order_by(_relevance(contact_full_name()))
+    elif kind == "short":
+        ids = _any_of(_capped_prefix_ids(dialect, Contact, contact_full_name()),
+                      _capped_prefix_ids(dialect, Contact, contact_last_first()))
         stmt = stmt.where(Contact.id.in_(ids))
-    if company_id:
-        stmt = stmt.where(Contact.company_id == company_id)
+    if company:
+        stmt = stmt.where(Contact.company_id == bindparam("f_company", type_=Integer))
     if state:
-        stmt = stmt.where(Contact.state == state)
+        stmt = stmt.where(Contact.state == bindparam("f_state", type_=String))
     return stmt
 
 
 def search_rooms(q: str = "", company_id: int | None = None, status: str | None = None, product_type: str | None = None):
-    stmt = select(Room).join(Company, Room.company_id == Company.id)
     term = clean_term(q)
-    if len(term) >= 3:
-        if _dialect() == "sqlite":
-            direct = Room.id.in_(_fts_ids("rooms_fts", term))
+    return _filled(_rooms_shape(_caps(), _dialect(), _kind(term), bool(company_id), bool(status), bool(product_type)), term,
+                   f_company=company_id, f_status=status, f_type=product_type)
+
+
+@lru_cache(maxsize=64)
+def _rooms_shape(_caps: tuple, dialect: str, kind: str, company: bool, status: bool, product_type: bool):
+    stmt = select(Room).join(Company, Room.company_id == Company.id)
+    if kind == "long":
+        if dialect == "sqlite":
+            direct = Room.id.in_(_fts_ids("rooms_fts"))
         else:
-            like = _like(term)
-            direct = or_(Room.name_key.like(like, escape="\\"), Room.slug.like(like, escape="\\"))
-        ids = _any_of(_capped(Room, direct), _capped(Room, Room.company_id.in_(company_ids_matching(term))),
-                      _capped_prefix_ids(Room, Room.name_key, term))
-        stmt = stmt.where(Room.id.in_(ids)).order_by(_relevance(Room.name_key, term))
-    elif term:
-        stmt = stmt.where(Room.id.in_(_capped_prefix_ids(Room, Room.name_key, term)))
-    if company_id:
-        stmt = stmt.where(Room.company_id == company_id)
+            direct = or_(Room.name_key.like(LIKE, escape="\\"), Room.slug.like(LIKE, escape="\\"))
+        ids = _any_of(_capped(Room, direct), _capped(Room, Room.company_id.in_(_company_ids_matching(dialect))),
+                      _capped_prefix_ids(dialect, Room, Room.name_key))
+        stmt = stmt.where(Room.id.in_(ids)).order_by(_relevance(Room.name_key))
+    elif kind == "short":
+        stmt = stmt.where(Room.id.in_(_capped_prefix_ids(dialect, Room, Room.name_key)))
+    if company:
+        stmt = stmt.where(Room.company_id == bindparam("f_company", type_=Integer))
     if status:
-        stmt = stmt.where(Room.status == status)
+        stmt = stmt.where(Room.status == bindparam("f_status", type_=String))
     if product_type:
-        stmt = stmt.where(Room.product_type == product_type)
+        stmt = stmt.where(Room.product_type == bindparam("f_type", type_=String))
     return stmt
 
 
-def host_counts(room_ids) -> dict[int, int]:
-    ids = list(room_ids)
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Hosting.room_id, func.count()).where(Hosting.room_id.in_(ids)).group_by(Hosting.room_id)
-    )
-    return dict(rows.all())
+_HOST_COUNT = select(func.count()).where(Hosting.room_id == Room.id).correlate(Room).scalar_subquery()
+
+
+def with_host_count():
+    """The loader option that fills ``Room.host_count`` in the rooms' own statement (a correlated count)."""
+    return with_expression(Room.host_count, _HOST_COUNT)

@@ -6,6 +6,7 @@ statements skip the hook; the domain uses them only with ``unscoped`` on purpose
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import abort, g, has_request_context
 from sqlalchemy import event, select
@@ -58,7 +59,12 @@ def _apply_scope(state) -> None:
     scope = current_scope()
     if scope is None or scope.everything:
         return
-    rid, cid = scope.reseller_id, scope.company_id
+    state.statement = state.statement.options(*_criteria(scope.reseller_id, scope.company_id))
+
+
+@lru_cache(maxsize=1024)
+def _criteria(rid: int, cid: int | None) -> tuple:
+    """The loader criteria of a scope, built once per scope (every SELECT of every request adds them)."""
     opts = [
         with_loader_criteria(model, lambda cls: cls.reseller_id == rid, include_aliases=True)
         for model in TENANT_MODELS
@@ -69,7 +75,7 @@ def _apply_scope(state) -> None:
             with_loader_criteria(model, lambda cls: cls.company_id == cid, include_aliases=True)
             for model in (Contact, Room, Hosting, TrashItem, AuditEvent)
         ]
-    state.statement = state.statement.options(*opts)
+    return tuple(opts)
 
 
 MAX_INT = 2**31 - 1  # ids are INTEGER columns (PostgreSQL int4)
