@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import brand
 import cli
+import compression
 import embed_frame
 import login_sessions
 import mailer
@@ -203,6 +204,8 @@ def register_hooks(app: Flask) -> None:
     app.before_request(set_scope)
 
     # After the view. Flask runs after_request hooks last registered first, so this list reads bottom-up:
+    # 3rd, gzip for an answer that carries no secret (compression.py), on the finished body.
+    app.after_request(compression.compress)
     # 2nd, the security headers: the last of ours, so no hook of ours changes them after they are set.
     app.after_request(security_headers)
     # 1st, inside the frame: a full-page navigation becomes an htmx one that keeps the session header.

@@ -149,7 +149,7 @@ def can(user, action: str, obj=None) -> bool:
         raise ValueError(f"permissions.can: unknown action {action!r}")
     if user is None or not user.is_authenticated:
         return False
-    return rule(user, obj)
+    return rule(getattr(user, "_get_current_object", lambda: user)(), obj)  # the proxy resolved once
 
 
 def roles_of(contact) -> list[str]:

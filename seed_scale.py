@@ -292,6 +292,13 @@ def seed_scale(companies: int, seed: int = 1, today: date | None = None, progres
                               f"(SELECT max(id) FROM {model.__tablename__}))"))
     db.session.commit()
     db.session.execute(text("ANALYZE"))  # planner statistics for the new volume
+    if conn.dialect.name == "postgresql":
+        # A bulk load leaves the GIN (pg_trgm) entries in each index's pending list, which every search
+        # reads in full until (auto)vacuum merges it: 13,000 entries made a rare term take 3 ms, not 0.2.
+        for (index,) in db.session.execute(text("SELECT indexrelid::regclass::text FROM pg_index JOIN pg_class c "
+                                                "ON c.oid = indexrelid JOIN pg_am am ON am.oid = c.relam "
+                                                "WHERE am.amname = 'gin'")).all():
+            db.session.execute(text("SELECT gin_clean_pending_list(CAST(:i AS regclass))"), {"i": index})
     db.session.commit()
     return {**totals, "resellers": len(resellers), "login": STAFF_EMAIL, "password": PASSWORD,
             "main_reseller_id": resellers[0].id}

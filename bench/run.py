@@ -13,6 +13,7 @@ returning a constant 5 KB page, served by the same workers.
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import os
 import re
@@ -197,14 +198,15 @@ def run_python(port: int, path: str, headers: dict, seconds: float, concurrency:
     return {"rps": len(latencies) / seconds, "p50": q[49], "p99": q[98], "errors": errors[0]}
 
 
-def endpoints(room_id: int) -> list[tuple[str, str, bool]]:
-    """(label, path, htmx): active search sends htmx requests and gets the fragment."""
-    out = [("floor (bare Flask, 5 KB)", "/floor/", False)]
+def endpoints(room_id: int) -> list[tuple[str, str, str | None]]:
+    """(label, path, htmx target): active search sends htmx requests for the list's rows (HX-Target, as
+    the search box and the pager do) and gets the fragment; None is a full page."""
+    out = [("floor (bare Flask, 5 KB)", "/floor/", None)]
     for resource, (short, mid, rare) in TERMS.items():
         for term in (short, mid, rare):
-            out.append((f"{resource} q={term}", f"/{resource}?q={term}", True))
-    out.append(("companies list", "/companies", True))
-    out.append(("room edit", f"/rooms/{room_id}/edit", False))
+            out.append((f"{resource} q={term}", f"/{resource}?q={term}", f"{resource[:-1]}-rows"))
+    out.append(("companies list", "/companies", "company-rows"))
+    out.append(("room edit", f"/rooms/{room_id}/edit", None))
     return out
 
 
@@ -228,17 +230,20 @@ def measure(size: str, url: str, args) -> tuple[str, list[dict]]:
     try:
         cookie = login(server.port)
         load = run_wrk if shutil.which("wrk") and not args.python_load else run_python
-        for label, path, htmx in endpoints(pick_room(url)):
-            headers = {"Cookie": cookie}
-            frag_headers = {**headers, "HX-Request": "true"} if htmx else headers
-            resp, frag = request(server.port, path, frag_headers)
-            _, page = request(server.port, path, headers)
+        for label, path, target in endpoints(pick_room(url)):
+            headers = {"Cookie": cookie, "Accept-Encoding": "gzip"}  # as every browser sends it
+            frag_headers = {**headers, "HX-Request": "true", "HX-Target": target} if target else headers
+            resp, wire = request(server.port, path, frag_headers)
+            frag = gzip.decompress(wire) if resp.getheader("Content-Encoding") == "gzip" else wire
+            _, page = request(server.port, path, {"Cookie": cookie})
+            htmx = target is not None
             load(server.port, path, frag_headers, 1, args.concurrency)  # warm up
             cpu = server.worker_cpu_seconds()
             stats = load(server.port, path, frag_headers, args.duration, args.concurrency)
             cpu = server.worker_cpu_seconds() - cpu
             stats["cpu"] = cpu * 1000 / max(1, stats["rps"] * round(args.duration))
             results.append({"label": label, "status": resp.status, "frag": len(frag) if htmx else None,
+                            "wire": len(wire) if htmx else None,
                             "page": len(page), "queries": resp.getheader("X-Queries") or "-",
                             "rss": server.worker_rss_mb(), **stats})
             print(f"  {size} {label}: {stats['rps']:.0f} req/s, p50 {stats['p50']:.1f} ms", file=sys.stderr)
@@ -251,15 +256,16 @@ def table(size: str, note: str, rows: list[dict]) -> str:
     floor = rows[0]
     lines = [f"\n### {size} ({note})\n",
              "| endpoint | req/s | ×floor | p50 ms | ×floor | p99 ms | ×floor | worker CPU ms/req | ×floor "
-             "| fragment B | page B | queries | worker RSS MB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| fragment B | on the wire B | % of page | page B | queries | worker RSS MB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         flag = "" if r["status"] == 200 and not r["errors"] else f" ({r['status']}, {r['errors']} errors)"
         lines.append(
             f"| {r['label']}{flag} "
             f"| {r['rps']:.0f} | {r['rps'] / floor['rps']:.2f} | {r['p50']:.1f} | {r['p50'] / floor['p50']:.1f} "
             f"| {r['p99']:.1f} | {r['p99'] / floor['p99']:.1f} | {r['cpu']:.2f} | {r['cpu'] / floor['cpu']:.1f} "
-            f"| {r['frag'] if r['frag'] is not None else '-'} "
+            f"| {r['frag'] if r['frag'] is not None else '-'} | {r['wire'] if r['wire'] is not None else '-'} "
+            f"| {'%.0f' % (100 * r['wire'] / r['page']) if r['wire'] is not None else '-'} "
             f"| {r['page']} | {r['queries']} | {r['rss']:.0f} |")
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from itertools import combinations
 
 from flask_login import UserMixin
@@ -135,6 +136,12 @@ class Company(db.Model):
         return self.name
 
 
+@lru_cache(maxsize=64)
+def _roles(role_names: str) -> frozenset[str]:
+    """The roles of a stored role_names (a handful of combinations exist; permission checks ask per row)."""
+    return frozenset(role_names.split())
+
+
 class Contact(UserMixin, db.Model):
     __tablename__ = "contacts"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,7 +183,7 @@ class Contact(UserMixin, db.Model):
     # -- roles
     @property
     def roles(self) -> frozenset[str]:
-        return frozenset(self.role_names.split())
+        return _roles(self.role_names)
 
     @roles.setter
     def roles(self, value) -> None:

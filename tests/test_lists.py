@@ -3,6 +3,7 @@ that carry only the rows and the pager.
 
 Bigger data is seeded with bulk Core inserts (the factories go through the model layer one row at a
 time, too slow for thousands of rows)."""
+import gzip
 import html
 import re
 from datetime import timedelta
@@ -149,6 +150,7 @@ def test_every_list_runs_the_same_few_queries_at_any_size(reseller_client, world
 # A rooms row also carries its bulk-action checkbox and the button to its Extend / Convert / Back to demo.
 # Each fragment also carries the list's "Export CSV" link out of band (about 170 bytes) and a status badge
 # per row (its text, not colour only).
+WIRE_MAX = 6_000  # the issue's budget for 25 rows, met on the wire (compression.py); the markup is FRAGMENT_MAX
 FRAGMENT_MAX = {"company": 10_300, "contact": 9_400, "room": 13_800}  # contacts: a Roles column  # ids of 4 digits on PostgreSQL
 
 
@@ -176,6 +178,10 @@ def test_rows_fragment_carries_only_rows_and_pager(reseller_client, world, path,
     assert rows.count('<th scope="row"><a href="') == 25
     assert rows.count('<details class="menu"') == 25 and rows.count("<summary>Actions</summary></details>") == 25
     assert rows.count("<template class=\"menu\">") == 1 and rows.count("<button") == rows.count("data-get=")
+    # on the wire (every browser accepts gzip; the fragment carries no secret, so it is compressed)
+    wire = reseller_client.get(path, htmx=True, headers={"HX-Target": f"{name}-rows", "Accept-Encoding": "gzip"})
+    assert wire.headers["Content-Encoding"] == "gzip" and gzip.decompress(wire.data) == frag.data
+    assert len(wire.data) <= WIRE_MAX and len(wire.data) <= 0.2 * len(full.data), (len(wire.data), len(full.data))
 
 
 def test_counts_are_capped_and_scoped(reseller_client, world):
