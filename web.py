@@ -16,7 +16,7 @@ from werkzeug.exceptions import NotFound
 from extensions import db
 from locale_format import num
 from models import MAX_INT, Reseller, Role, RuleError, explain, get_or_404
-from models.search import clean_term
+from models.search import SEARCH_CAP, clean_term
 from url_template import UrlTemplate
 
 
@@ -163,12 +163,17 @@ class ListPage:
     total: int | None
     prev_args: dict
     next_args: dict
+    cap: int = COUNT_CAP  # a search's is models.search.SEARCH_CAP
+
+    @property
+    def capped(self) -> bool:
+        return self.total is not None and self.total > self.cap
 
     @property
     def total_label(self) -> str:
         if self.total is None:
             return ""
-        return f"{num(COUNT_CAP)}+" if self.total > COUNT_CAP else num(self.total)  # the person's grouping
+        return f"{num(self.cap)}+" if self.capped else num(self.total)  # the person's grouping
 
 
 class ListArgs:
@@ -226,11 +231,12 @@ class ListArgs:
         ``tiebreak`` is the model's id column: it makes the order total, so a cursor is exact."""
         col = self.sorts[self.sort_key]
         n = self.per_page
-        if clean_term(self.q) and db.session.get_bind().dialect.name == "postgresql":
+        cap = SEARCH_CAP if clean_term(self.q) else COUNT_CAP
+        if cap == SEARCH_CAP and db.session.get_bind().dialect.name == "postgresql":
             # a search's rows are bounded (models.search): counted in the same pass (SQLite is faster without)
             total = func.count().over()
         else:
-            matches = stmt.order_by(None).limit(COUNT_CAP + 1).subquery()
+            matches = stmt.order_by(None).limit(cap + 1).subquery()
             total = select(func.count()).select_from(matches).scalar_subquery()
         query = stmt.add_columns(col, total)
         back = self.before is not None
@@ -260,7 +266,7 @@ class ListArgs:
             prev_args = {"before": _cursor_text(rows[0][0].id, rows[0][1])} if rows else {}
             next_args = {"after": _cursor_text(rows[-1][0].id, rows[-1][1])} if rows else {}
             has_prev, has_next = has_prev and bool(rows), has_next and bool(rows)
-        return ListPage(items, has_prev, has_next, total_value, prev_args, next_args)
+        return ListPage(items, has_prev, has_next, total_value, prev_args, next_args, cap)
 
     def params(self, **changes) -> dict:
         params = {"q": self.q, "sort": self.sort, **self.filters}

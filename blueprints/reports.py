@@ -29,9 +29,12 @@ def _date(name: str, default: date) -> tuple[date, str | None]:
     if not raw:
         return default, None
     try:
-        return date.fromisoformat(raw), None
+        value = date.fromisoformat(raw)
     except ValueError:
         return default, f"“{raw}” is not a date like 2026-01-31; showing {default.isoformat()}."
+    if not 1970 <= value.year <= 2999:  # the report counts months on from it: year 9999 would run off the calendar
+        return default, f"“{raw}” is outside the years 1970 to 2999; showing {default.isoformat()}."
+    return value, None
 
 
 def _filters():

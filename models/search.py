@@ -30,8 +30,10 @@ from .schema import Company, Contact, Hosting, Room
 search_index.register(db.metadata)
 
 TERM_MAX = 100
-SHORT_TERM_CAP = 500
-SEARCH_CAP = 1000
+# A search reads at most this many candidates per way of matching, plus one to tell that there are more
+# (the list then says "250+ matches" and asks to refine the search): its cost stays the same at any size.
+SEARCH_CAP = 250
+SHORT_TERM_CAP = SEARCH_CAP
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -104,12 +106,12 @@ def _capped_prefix_ids(dialect: str, model, key):
     PostgreSQL that is the text_pattern_ops order (``USING ~<~``, code point order, as SQLite's), which the
     index gives without reading and sorting every match (3,600 rows for "li" at size L)."""
     order = UnaryExpression(key, modifier=operators.custom_op("USING ~<~")) if dialect == "postgresql" else key
-    return select(model.id).where(_starts_with(dialect, key)).order_by(order).limit(SHORT_TERM_CAP)
+    return select(model.id).where(_starts_with(dialect, key)).order_by(order).limit(SHORT_TERM_CAP + 1)
 
 
 def _capped(model, condition):
-    """At most SEARCH_CAP ids of the tenant's rows that meet ``condition`` (an ORM select: the scope applies)."""
-    return select(model.id).where(condition).limit(SEARCH_CAP)
+    """At most SEARCH_CAP + 1 ids of the tenant's rows that meet ``condition`` (an ORM select: the scope applies)."""
+    return select(model.id).where(condition).limit(SEARCH_CAP + 1)
 
 
 def _any_of(*selects):

@@ -235,3 +235,29 @@ def test_admin_and_my_rooms_run_the_same_few_queries_at_any_size(app, world):
     seed(world.a.reseller, 30, 1000)
     seed(world.b.reseller, 0, 500)
     assert counts() == small and max(small) <= MAX_QUERIES, small
+
+
+def test_a_broad_search_is_capped_and_says_so(reseller_client, world):
+    """A search reads at most SEARCH_CAP (+1) candidates per way of matching, so it costs the same at any
+    size; a broad one says "250+ matches" and asks to be refined, a narrow one is counted exactly."""
+    seed(world.a.reseller, 0, 300)  # 300 rooms "<Word> Weekly Standup <i>"; 30 companies "Northwind Industries <i>"
+    rows = {"HX-Target": "room-rows"}
+    broad = reseller_client.get("/rooms?q=standup", htmx=True, headers=rows).text
+    assert ">250+ matches: refine the search to see the rest<" in broad and broad.count('<tr id="room-') == 25
+    narrow = reseller_client.get("/rooms?q=northwind+industries", htmx=True, headers=rows).text  # by company name
+    assert ">30 matches<" in narrow and "refine" not in narrow
+    short = reseller_client.get("/companies?q=n", htmx=True, headers={"HX-Target": "company-rows"}).text
+    assert ">30 matches<" in short  # a 1-letter term: names that start with it (Northwind …), counted exactly
+    # "all matching" of a capped search would not be all the rooms: refused, nothing changes
+    resp = reseller_client.post("/rooms/bulk", data={"all": "1", "q": "standup", "action": "extend", "days": "10"},
+                                htmx=True)
+    assert resp.status_code == 422 and "More than 250 rooms match the search" in html.unescape(resp.text)
+    northwind = (select(Room.end_date).join(Company, Company.id == Room.company_id)
+                 .where(Company.name_key.like("northwind industries %")).order_by(Room.id))
+    before = db.session.execute(northwind).scalars().all()
+    resp = reseller_client.post("/rooms/bulk", data={"all": "1", "q": "northwind industries", "action": "extend",
+                                                     "days": "10"}, htmx=True)
+    assert resp.status_code == 200 and "Extended 30 rooms." in resp.text
+    db.session.expire_all()
+    after = db.session.execute(northwind).scalars().all()
+    assert len(before) == 30 and [a - b for a, b in zip(after, before)] == [timedelta(days=10)] * 30

@@ -101,6 +101,9 @@ def test_filters_live_in_the_url(staff_client, data):
     assert len(month_rows(resp)) == 12
     resp = staff_client.get("/reports/trials?from=junk")
     assert resp.status_code == 200 and "is not a date like" in page_text(resp)
+    for far in ("9999-12-01", "9999-12-31", "0001-01-01"):  # the calendar's ends: a note, never a 500
+        resp = staff_client.get(f"/reports/trials?to={far}")
+        assert resp.status_code == 200 and "is outside the years 1970 to 2999" in page_text(resp), far
     frag = staff_client.get(f"/reports/trials?company={data.alpha.id}", htmx=True)
     assert "<html" not in frag.get_data(as_text=True) and 'id="trial-report"' in frag.get_data(as_text=True)
 
