@@ -232,9 +232,9 @@ def _rooms_shape(_caps: tuple, dialect: str, kind: str, company: bool, status: b
     return stmt
 
 
-_HOST_COUNT = select(func.count()).where(Hosting.room_id == Room.id).correlate(Room).scalar_subquery()
-
-
+@lru_cache(maxsize=1)
 def with_host_count():
-    """The loader option that fills ``Room.host_count`` in the rooms' own statement (a correlated count)."""
-    return with_expression(Room.host_count, _HOST_COUNT)
+    """The loader option that fills ``Room.host_count`` in the rooms' own statement (a correlated count),
+    built once."""
+    count = select(func.count()).where(Hosting.room_id == Room.id).correlate(Room).scalar_subquery()
+    return with_expression(Room.host_count, count)
