@@ -212,6 +212,11 @@ class ListArgs:
         self.before = None if (self.q or self.after) else _parse_cursor(args.get("before"), python_type)
 
     @property
+    def searching(self) -> bool:
+        """A search with a term (its candidates are capped in models.search), not just a blank or control q."""
+        return bool(clean_term(self.q))
+
+    @property
     def sort_key(self) -> str:
         return self.sort.lstrip("-")
 
@@ -231,7 +236,7 @@ class ListArgs:
         ``tiebreak`` is the model's id column: it makes the order total, so a cursor is exact."""
         col = self.sorts[self.sort_key]
         n = self.per_page
-        cap = SEARCH_CAP if clean_term(self.q) else COUNT_CAP
+        cap = SEARCH_CAP if self.searching else COUNT_CAP
         if cap == SEARCH_CAP and db.session.get_bind().dialect.name == "postgresql":
             # a search's rows are bounded (models.search): counted in the same pass (SQLite is faster without)
             total = func.count().over()

@@ -168,7 +168,7 @@ def _selected_rooms() -> list[Room]:
         if errors:
             raise RuleError("Fix the list's filters first: " + " ".join(errors.values()), "ids")
         rooms = db.session.execute(stmt.order_by(Room.id).limit(lifecycle.BULK_MAX + 1)).scalars().all()
-        if models.search.clean_term(args.q) and len(rooms) > models.search.SEARCH_CAP:
+        if args.searching and len(rooms) > models.search.SEARCH_CAP:
             # a search reads a bounded set of candidates: "all" of a broad one would not be all the rooms
             raise RuleError(f"More than {models.search.SEARCH_CAP} rooms match the search. Refine the search, "
                             "or use the filters without one, to act on all of them.", "ids")

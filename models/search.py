@@ -150,8 +150,8 @@ def _kind(term: str) -> str:
 
 def _filled(shape, term: str, **filters):
     """The shape with this search's values."""
-    values = {k: v for k, v in filters.items() if v}
-    return shape.params(**term_params(term), **values) if term else (shape.params(**values) if values else shape)
+    values = {**(term_params(term) if term else {}), **{k: v for k, v in filters.items() if v}}
+    return shape.params(**values) if values else shape
 
 
 def search_companies(q: str = "", type_: str | None = None, status: str | None = None):
