@@ -117,6 +117,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
+        # A page cache of up to 64 MB per connection, not SQLite's 2 MB: a search reads a few hundred rows
+        # spread over a table of 100 MB at size L, and with the small cache half its time went to re-reading
+        # pages from the OS (contacts "okaf": 1.3 ms against 0.8 ms). It fills only as pages are read.
+        cur.execute("PRAGMA cache_size=-65536")
         cur.close()
 
 

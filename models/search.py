@@ -78,9 +78,20 @@ def term_params(term: str) -> dict[str, str]:
 
 
 def _fts_ids(name: str):
-    """rowids of an FTS5 table whose indexed text contains the term."""
+    """rowids of an FTS5 table whose indexed text contains the term (all of them: for a table of few matches)."""
     fts = table(name, column("rowid"))
     return select(fts.c.rowid).where(literal_column(name).op("MATCH")(MATCH))
+
+
+def _capped_fts(model, name: str):
+    """At most SEARCH_CAP + 1 ids of the tenant's rows whose FTS5 text contains the term: the index's matches
+    are read one by one, each kept if its row is the tenant's (the scope applies inside EXISTS), until the cap.
+    Not ``id IN (…)``: that first collects every match of every tenant (10,000 for "son" at size L: 0.9 ms
+    against 0.1 ms). Not a join either: SQLite may then loop over the tenant's rows and probe the index for each."""
+    fts = table(name, column("rowid"))
+    owned = select(model.id).where(model.id == fts.c.rowid).exists()
+    return (select(fts.c.rowid.label("id")).where(literal_column(name).op("MATCH")(MATCH), owned)
+            .limit(SEARCH_CAP + 1))
 
 
 def _starts_with(dialect: str, key):
@@ -164,7 +175,9 @@ def search_companies(q: str = "", type_: str | None = None, status: str | None =
 def _companies_shape(_caps: tuple, dialect: str, kind: str, type_: bool, status: bool):
     stmt = select(Company)
     if kind == "long":
-        ids = _any_of(_capped(Company, Company.id.in_(_company_ids_matching(dialect))),
+        matching = (_capped_fts(Company, "companies_fts") if dialect == "sqlite"
+                    else _capped(Company, Company.id.in_(_company_ids_matching(dialect))))
+        ids = _any_of(matching,
                       _capped_prefix_ids(dialect, Company, Company.name_key))
         stmt = stmt.where(Company.id.in_(ids)).order_by(_relevance(Company.name_key))
     elif kind == "short":
@@ -187,10 +200,11 @@ def _contacts_shape(_caps: tuple, dialect: str, kind: str, company: bool, state:
     stmt = select(Contact).join(Company, Contact.company_id == Company.id)
     if kind == "long":
         if dialect == "sqlite":
-            matching = Contact.id.in_(_fts_ids("contacts_fts"))
+            matching = _capped_fts(Contact, "contacts_fts")
         else:
-            matching = or_(contact_full_name().like(LIKE, escape="\\"), func.lower(Contact.email).like(LIKE, escape="\\"))
-        ids = _any_of(_capped(Contact, matching), _capped_prefix_ids(dialect, Contact, contact_full_name()),
+            matching = _capped(Contact, or_(contact_full_name().like(LIKE, escape="\\"),
+                                            func.lower(Contact.email).like(LIKE, escape="\\")))
+        ids = _any_of(matching, _capped_prefix_ids(dialect, Contact, contact_full_name()),
                       _capped_prefix_ids(dialect, Contact, contact_last_first()))
         stmt = stmt.where(Contact.id.in_(ids)).order_by(_relevance(contact_full_name()))
     elif kind == "short":
@@ -215,10 +229,10 @@ def _rooms_shape(_caps: tuple, dialect: str, kind: str, company: bool, status: b
     stmt = select(Room).join(Company, Room.company_id == Company.id)
     if kind == "long":
         if dialect == "sqlite":
-            direct = Room.id.in_(_fts_ids("rooms_fts"))
+            direct = _capped_fts(Room, "rooms_fts")
         else:
-            direct = or_(Room.name_key.like(LIKE, escape="\\"), Room.slug.like(LIKE, escape="\\"))
-        ids = _any_of(_capped(Room, direct), _capped(Room, Room.company_id.in_(_company_ids_matching(dialect))),
+            direct = _capped(Room, or_(Room.name_key.like(LIKE, escape="\\"), Room.slug.like(LIKE, escape="\\")))
+        ids = _any_of(direct, _capped(Room, Room.company_id.in_(_company_ids_matching(dialect))),
                       _capped_prefix_ids(dialect, Room, Room.name_key))
         stmt = stmt.where(Room.id.in_(ids)).order_by(_relevance(Room.name_key))
     elif kind == "short":

@@ -1,4 +1,6 @@
 """Search: substring matches answered by the search indexes, relevance order, tenant scope, hostile input."""
+import re
+
 import pytest
 from flask import g
 from sqlalchemy import text
@@ -194,6 +196,12 @@ def test_sqlite_plan_uses_the_search_index(app, data, fn, term, index):
         sql, params = captured[-1]
         plan = " | ".join(r[-1] for r in db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
     assert index in plan, plan
+    if index.endswith("_fts"):
+        # the index's matches are read in turn and each row checked (stopping at the cap), not gathered into
+        # an IN list first, nor probed once per row of the tenant
+        table = index.removesuffix("_fts")
+        assert re.search(rf"SCAN {index} VIRTUAL TABLE[^|]*\| CORRELATED SCALAR SUBQUERY \d+ \| "
+                         rf"SEARCH {table} USING INTEGER PRIMARY KEY", plan), plan
     for table in ("rooms", "contacts", "companies"):
         assert f"SCAN {table} " not in plan + " " and not plan.endswith(f"SCAN {table}"), plan
 
