@@ -10,9 +10,8 @@ from flask import Flask, g, make_response, redirect, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import StrictUndefined
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import brand
@@ -131,13 +130,7 @@ def load_user(user_id: str):
         cid, epoch = int(cid), int(epoch)
     except ValueError:
         return None
-    row = db.session.execute(
-        # with the reseller (the layout reads it on every page) and whether this session logged out: one query
-        select(models.Contact, models.ended_session_column(session.get("_sid")))
-        .where(models.Contact.id == cid).options(joinedload(models.Contact.reseller))
-        .execution_options(unscoped=True)
-    ).one_or_none()
-    user, ended = row if row is not None else (None, None)
+    user, ended = models.signed_in(cid, session.get("_sid"))
     if ended is not None:
         login_sessions.logged_out()
         return None

@@ -107,7 +107,7 @@ from .resellers import (
     update_reseller_settings,
 )
 from .embed import drop_previous_embed_secret, end_embed_sessions, rotate_embed_secret, use_embed_token
-from .sessions import EndedSession, end_all_sessions, end_login_session, ended_session_column
+from .sessions import EndedSession, end_all_sessions, end_login_session, signed_in
 from .trash_schema import TRASH_KINDS, TrashItem
 from .trash import (
     Collision,

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from extensions import db
 
@@ -136,15 +137,15 @@ def rooms_by_contact(contact_ids) -> dict[int, list[tuple[Room, bool]]]:
     out: dict[int, list[tuple[Room, bool]]] = {i: [] for i in ids}
     if not ids:
         return out
-    rows = db.session.execute(
-        select(Hosting.contact_id, Hosting.is_owner, Room)
-        .join(Room, Hosting.room_id == Room.id)
-        .where(Hosting.contact_id.in_(ids))
-        .order_by(Room.name_key, Room.id)
-    )
-    for contact_id, is_owner, room in rows:
+    for contact_id, is_owner, room in db.session.execute(_rooms_by_contact_statement(), {"ids": ids}):
         out[contact_id].append((room, is_owner))
     return out
+
+
+@lru_cache(maxsize=1)
+def _rooms_by_contact_statement():
+    return (select(Hosting.contact_id, Hosting.is_owner, Room).join(Room, Hosting.room_id == Room.id)
+            .where(Hosting.contact_id.in_(bindparam("ids", expanding=True))).order_by(Room.name_key, Room.id))
 
 
 def change_company_impact(contact: Contact, company: Company) -> list[Room]:
