@@ -74,9 +74,13 @@ def day(value: date | datetime | None) -> str:
         return ""
     locale, zone = _choice()
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        value = aware.astimezone(ZoneInfo(zone)).date()
-    return value.strftime(LOCALES[locale][1])
+        if value.tzinfo is None and zone == "UTC":
+            value = value.date()  # stored as naive UTC: already in the zone (a list has a date on every row)
+        else:
+            aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            value = aware.astimezone(ZoneInfo(zone)).date()
+    fmt = LOCALES[locale][1]
+    return value.isoformat() if fmt == "%Y-%m-%d" else value.strftime(fmt)
 
 
 def num(value) -> str:

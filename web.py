@@ -17,7 +17,7 @@ from extensions import db
 from locale_format import num
 from models import MAX_INT, Reseller, Role, RuleError, explain, get_or_404
 from models.search import SEARCH_CAP, clean_term
-from url_template import UrlTemplate
+from url_template import UrlTemplate, with_query
 
 
 def is_htmx() -> bool:
@@ -210,6 +210,7 @@ class ListArgs:
         python_type = _python_type(self.sorts[self.sort_key])
         self.after = None if self.q else _parse_cursor(args.get("after"), python_type)
         self.before = None if (self.q or self.after) else _parse_cursor(args.get("before"), python_type)
+        self._path = ""  # the list's own path, for url()
 
     @property
     def searching(self) -> bool:
@@ -290,9 +291,11 @@ class ListArgs:
         return {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
 
     def url(self, **changes) -> str:
+        """This list's URL with ``changes``: the path built once, the query string encoded as url_for does."""
         if any(k not in ("page", "after", "before") for k in changes):
             changes.setdefault("page", 1)  # a new search, sort or filter starts on the first page
-        return url_for(request.endpoint, **(request.view_args or {}), **self.params(**changes))
+        self._path = self._path or url_for(request.endpoint, **(request.view_args or {}))
+        return with_query(self._path, self.params(**changes))
 
     def url_template(self, key: str) -> "UrlTemplate":
         """This list's URL with ``key`` set to each row's id (built once, filled in per row)."""

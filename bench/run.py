@@ -201,7 +201,9 @@ def run_python(port: int, path: str, headers: dict, seconds: float, concurrency:
 def endpoints(room_id: int) -> list[tuple[str, str, str | None]]:
     """(label, path, htmx target): active search sends htmx requests for the list's rows (HX-Target, as
     the search box and the pager do) and gets the fragment; None is a full page."""
-    out = [("floor (bare Flask, 5 KB)", "/floor/", None)]
+    out = [("floor (bare Flask, 5 KB)", "/floor/", None),
+           # the least a signed-in request costs: session, user, scope and headers, one small query and render
+           ("signed in, least work (name check)", "/companies/check-name?name=Zz", None)]
     for resource, (short, mid, rare) in TERMS.items():
         for term in (short, mid, rare):
             out.append((f"{resource} q={term}", f"/{resource}?q={term}", f"{resource[:-1]}-rows"))

@@ -71,11 +71,15 @@ def test_the_filters_directly(app, world):
     db.session.commit()
     with app.test_request_context():
         assert locale_format.when(datetime(2026, 7, 1, 12, 0)) == "2026-07-01 12:00 UTC"  # signed out: default
+        assert locale_format.day(datetime(2026, 12, 31, 23, 30)) == "2026-12-31"  # a stored UTC time, read in UTC
         assert locale_format.num(1234567) == "1,234,567"
         login_user(staff)
         assert locale_format.when(datetime(2026, 7, 1, 12, 0)) == "01/07/2026 14:00 CEST"
         assert locale_format.day(date(2026, 7, 1)) == "01/07/2026"
+        assert locale_format.day(datetime(2026, 12, 31, 23, 30)) == "01/01/2027"  # already the new year in Paris
         assert locale_format.num(1234567) == "1\u202f234\u202f567"
+        staff.locale, staff.time_zone = "en", "Pacific/Kiritimati"
+        assert locale_format.day(datetime(2026, 12, 31, 10, 30)) == "2027-01-01"  # UTC+14
 
 
 def test_the_match_count_uses_the_locales_grouping(app, world):
