@@ -294,8 +294,13 @@ class ListArgs:
         """This list's URL with ``changes``: the path built once, the query string encoded as url_for does."""
         if any(k not in ("page", "after", "before") for k in changes):
             changes.setdefault("page", 1)  # a new search, sort or filter starts on the first page
+        return with_query(self.path, self.params(**changes))
+
+    @property
+    def path(self) -> str:
+        """The list's own URL without a query string, built once (every sort link and the pager use it)."""
         self._path = self._path or url_for(request.endpoint, **(request.view_args or {}))
-        return with_query(self._path, self.params(**changes))
+        return self._path
 
     def url_template(self, key: str) -> "UrlTemplate":
         """This list's URL with ``key`` set to each row's id (built once, filled in per row)."""
@@ -309,14 +314,10 @@ class ListArgs:
         return self.url(sort=self.sort_next(key))
 
     def sort_mark(self, key: str) -> str:
-        if self.sort_key != key:
-            return ""
-        return "▼" if self.descending else "▲"
+        return "" if self.sort_key != key else "▼" if self.descending else "▲"
 
     def aria_sort(self, key: str) -> str:
-        if self.sort_key != key:
-            return "none"
-        return "descending" if self.descending else "ascending"
+        return "none" if self.sort_key != key else "descending" if self.descending else "ascending"
 
 
 def _python_type(col):
