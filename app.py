@@ -81,13 +81,29 @@ def create_app(config: type | dict | None = None) -> Flask:
 
 
 def no_generic_plans(app: Flask) -> None:
-    """PostgreSQL: plan every statement with its values. psycopg prepares a statement after 5 runs, and
-    PostgreSQL then may switch to one generic plan, which for a search (LIKE on a trigram index) cannot
-    know how selective the term is and turns a 10 ms search into 80 ms (bench/README.md)."""
+    """PostgreSQL: psycopg prepares a statement on the server after PG_PREPARE_THRESHOLD runs (null: never),
+    so the signed-in user's query and the other plain ones are parsed and planned once (0.18 -> 0.06 ms).
+    A search is never prepared: PostgreSQL may give a prepared statement one generic plan, which cannot know
+    how selective ``LIKE $1`` is and turned a 10 ms search into 80 ms (bench/README.md). The search statements
+    carry the execution option ``plan_each_time`` (models.search), read by ``_plan_searches_each_time``."""
     if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql+psycopg"):
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-        options["connect_args"] = {"prepare_threshold": None, **options.get("connect_args", {})}
+        threshold = app.config.get("PG_PREPARE_THRESHOLD")
+        options["connect_args"] = {"prepare_threshold": threshold, **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _plan_searches_each_time(conn, cursor, _statement, _params, context, _many) -> None:
+    raw = getattr(cursor, "connection", None)
+    if not hasattr(raw, "prepare_threshold") or context is None:
+        return  # not psycopg
+    if context.execution_options.get("plan_each_time"):
+        if raw.prepare_threshold is not None:
+            conn.info["prepare_threshold"] = raw.prepare_threshold
+            raw.prepare_threshold = None  # this statement only: planned with its values, never prepared
+    elif "prepare_threshold" in conn.info:
+        raw.prepare_threshold = conn.info.pop("prepare_threshold")
 
 
 def check_secret_key(app: Flask) -> None:

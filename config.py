@@ -11,6 +11,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # SQLite: how long a writer waits for another writer's lock before the request answers 409.
     SQLITE_BUSY_TIMEOUT_MS = 15_000
+    # PostgreSQL (psycopg): a statement run this many times on a connection is prepared on the server, searches
+    # never (app.no_generic_plans). FLASK_PG_PREPARE_THRESHOLD=null turns it off (PgBouncer before 1.21).
+    PG_PREPARE_THRESHOLD = 5
     # Links in email are built from this, never from the request's Host header.
     PUBLIC_URL = "http://127.0.0.1:5000"
     MAIL_SERVER = "localhost"

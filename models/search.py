@@ -159,6 +159,11 @@ def _kind(term: str) -> str:
     return "long" if len(term) >= 3 else "short" if term else ""
 
 
+def _planned_each_time(stmt, kind: str):
+    """A search is planned with its term every time, never prepared on the server (app.no_generic_plans)."""
+    return stmt.execution_options(plan_each_time=True) if kind else stmt
+
+
 def _filled(shape, term: str, **filters):
     """The shape with this search's values."""
     values = {**(term_params(term) if term else {}), **{k: v for k, v in filters.items() if v}}
@@ -186,7 +191,7 @@ def _companies_shape(_caps: tuple, dialect: str, kind: str, type_: bool, status:
         stmt = stmt.where(Company.type == bindparam("f_type", type_=String))
     if status:
         stmt = stmt.where(Company.status == bindparam("f_status", type_=String))
-    return stmt
+    return _planned_each_time(stmt, kind)
 
 
 def search_contacts(q: str = "", company_id: int | None = None, state: str | None = None):
@@ -215,7 +220,7 @@ def _contacts_shape(_caps: tuple, dialect: str, kind: str, company: bool, state:
         stmt = stmt.where(Contact.company_id == bindparam("f_company", type_=Integer))
     if state:
         stmt = stmt.where(Contact.state == bindparam("f_state", type_=String))
-    return stmt
+    return _planned_each_time(stmt, kind)
 
 
 def search_rooms(q: str = "", company_id: int | None = None, status: str | None = None, product_type: str | None = None):
@@ -243,7 +248,7 @@ def _rooms_shape(_caps: tuple, dialect: str, kind: str, company: bool, status: b
         stmt = stmt.where(Room.status == bindparam("f_status", type_=String))
     if product_type:
         stmt = stmt.where(Room.product_type == bindparam("f_type", type_=String))
-    return stmt
+    return _planned_each_time(stmt, kind)
 
 
 @lru_cache(maxsize=1)

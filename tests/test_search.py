@@ -218,12 +218,20 @@ def test_common_terms_are_capped_but_keep_the_best_matches(app, world, monkeypat
     #                               tells that there are more) and the prefix match
 
 
-def test_postgresql_plans_each_search_with_its_term(app):
-    """No server-side prepared statements: a generic plan would not know how selective a term is."""
+def test_postgresql_prepares_plain_statements_but_plans_each_search(app, data):
+    """psycopg prepares a statement on the server after PG_PREPARE_THRESHOLD runs, so the signed-in user's
+    query is parsed and planned once; a search never is prepared: a generic plan would not know how selective
+    its term is (app.no_generic_plans)."""
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL driver setting")
-    raw = db.engine.raw_connection()
-    try:
-        assert raw.driver_connection.prepare_threshold is None
-    finally:
-        raw.close()
+        pytest.skip("PostgreSQL prepared statements")
+    staff = data[0].a.staff
+    with app.test_request_context():
+        g.scope = Scope(reseller_id=staff.reseller_id)
+        for _ in range(app.config["PG_PREPARE_THRESHOLD"] + 2):  # one session, so one connection throughout
+            assert models.signed_in(staff.id, "no-such-session")[0].id == staff.id
+            names(run(models.search_rooms("lisb")))
+            names(run(models.search_contacts("li")))
+        prepared = [row[0] for row in db.session.execute(text("SELECT statement FROM pg_prepared_statements"))]
+        db.session.rollback()
+    assert any("ended_sessions" in sql for sql in prepared), prepared  # the user's query
+    assert not any("LIKE" in sql or "~>=~" in sql for sql in prepared), prepared  # no search
