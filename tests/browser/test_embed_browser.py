@@ -142,6 +142,28 @@ def open_partner(page, serve, portal_origin: str, world, path=None):
     return partner
 
 
+# Resolves once the partner's iframe has kept its size for 5 animation frames (the frame sizes itself to its
+# content after each swap). A mouse click while the cross-site frame is being resized can land on the
+# partner's page instead (Chromium routes it before the frame's new layout is in), so the walk waits.
+FRAME_SETTLED = """() => new Promise(done => {
+  const frame = document.getElementById('reseller-portal');
+  let last = '', still = 0;
+  const tick = () => {
+    const box = frame.getBoundingClientRect(), now = `${box.top},${box.height}`;
+    still = now === last ? still + 1 : 0;
+    last = now;
+    if (still >= 5) done(true); else requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})"""
+
+
+def settled(page, frame) -> None:
+    """Inside the frame no htmx request, swap or settle is under way, and the frame keeps its size."""
+    frame.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    page.evaluate(FRAME_SETTLED)
+
+
 def walk(page, world, reload=True):
     """Inside the frame: Companies, search as you type, open a room, link a host, (reload)."""
     portal = page.frame_locator("#reseller-portal")
@@ -151,9 +173,11 @@ def walk(page, world, reload=True):
     expect(portal.get_by_role("heading", name="Companies")).to_be_visible()
     assert "token=" not in frame.url, "the sign-in token stays in the frame's address"
     frame.evaluate("document.getElementById('main').dataset.before = 'yes'")
+    settled(page, frame)
     portal.get_by_role("navigation", name="Main").get_by_role("link", name="Companies", exact=True).click()
     expect(portal.locator("#main[data-before]")).to_have_count(0)  # the page was replaced
     expect(portal.locator("#company-table")).to_contain_text("A Corp")
+    settled(page, frame)
     frame.evaluate("window.__noReload = true")
     # search as you type
     portal.get_by_label("Search").fill("zet")
@@ -164,8 +188,11 @@ def walk(page, world, reload=True):
     frame.wait_for_function(f"() => location.href.includes('/embed/{rid}/open?path=%2Fcompanies%3Fq%3Dzet%26')")
     # open a room
     portal.get_by_role("navigation", name="Main").get_by_role("link", name="Rooms", exact=True).click()
+    expect(portal.locator("#room-table")).to_contain_text("A Team")
+    settled(page, frame)
     portal.get_by_role("link", name="A Team", exact=True).click()
     expect(portal.get_by_role("heading", name="Edit room A Team")).to_be_visible()
+    settled(page, frame)
     assert frame.evaluate("window.__noReload === true"), "a navigation inside the frame was not htmx"
     # link a host
     new_host = world.a.contacts[1]
