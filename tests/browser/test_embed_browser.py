@@ -304,6 +304,15 @@ SIZED = """() => {
 }"""
 
 
+def sized(page, above: float = 0, below: float = float("inf")) -> float:
+    """The height the frame last reported, once the partner page has sized the frame to it and it is between
+    ``above`` and ``below``. Waits for it: while a swap replaces the frame's body, it may report a short
+    height for a moment before the content's."""
+    return page.wait_for_function(
+        f"() => {{ const h = ({SIZED})(); return h !== null && h > {above} && h < {below if below != float('inf') else 'Infinity'} ? h : null; }}"
+    ).json_value()
+
+
 def test_embed_partner_receives_height_and_sizes_the_iframe(page, serve, live_server, tenant):
     for i in range(30):
         factories.company(tenant.a.reseller, f"Tall {i:02}")
@@ -311,15 +320,13 @@ def test_embed_partner_receives_height_and_sizes_the_iframe(page, serve, live_se
     portal = page.frame_locator("#reseller-portal")
     expect(portal.locator("#company-table")).to_contain_text("Tall 00")
     iframe = page.locator("#reseller-portal")
-    tall = page.wait_for_function(SIZED).json_value()
-    assert tall > 900  # 25 rows do not fit the snippet's initial 600 px
+    tall = sized(page, above=900)  # 25 rows do not fit the snippet's initial 600 px
     assert abs(iframe.bounding_box()["height"] - tall) <= 1
     assert all(m["origin"] == live_server.url for m in page.evaluate("window.portalMessages"))
     # the content shrinks: a new message, and the partner page resizes the frame
     portal.get_by_label("Search").fill("zeta")
     expect(portal.locator("#company-table")).not_to_contain_text("Tall 00")
-    short = page.wait_for_function(SIZED.replace("? last.data.height", f"&& last.data.height < {tall} ? last.data.height")).json_value()
-    assert short < tall
+    short = sized(page, below=tall)
     assert abs(iframe.bounding_box()["height"] - max(200, short)) <= 1
 
 
