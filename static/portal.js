@@ -173,7 +173,7 @@
 
   // ---------------------------------------------------------------- after a swap
   // A field the server marked invalid gets the focus; a form opened in the panel or an inline row edit
-  // starts on its first field (a panel without fields, on Cancel/Close). After a save, the changed or new
+  // starts on its first field (a panel without fields, on Cancel/Close), unless a field has it already. After a save, the changed or new
   // row gets the focus and a short highlight (data-changed).
   var FIELD = "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
   var pendingFocus = null;
@@ -185,6 +185,12 @@
     var inPanel = p && p.contains(elt);
     var invalid = elt.matches("[aria-invalid=true]") ? elt : elt.querySelector("[aria-invalid=true]");
     if (!invalid && !inPanel && !elt.matches("tr.editing")) return;
+    // Not from a field the person is already typing in (they went on before the swap settled: a fast typist
+    // in a new form, or the next field while an inline check of the last one came back), unless a save
+    // was refused and names the field to fix.
+    var active = document.activeElement, config = evt.detail.requestConfig;
+    var typing = active && active !== document.body && active.matches(FIELD);
+    if (typing && !(invalid && config && config.verb !== "get")) return;
     var field = invalid || elt.querySelector(FIELD) || (inPanel && elt.querySelector("[data-close-panel]"));
     if (field) field.focus({preventScroll: framed});
   });
