@@ -79,17 +79,18 @@ def _count(cols, company_id, *where):
 
 def _live_room(cols, on=None):
     """Room.live_clause on the table's columns (live ``on`` a date or a date parameter; today by default)."""
-    return and_(cols.suspended.is_(False), or_(cols.status == RoomStatus.PAID, cols.end_date >= (today() if on is None else on)))
+    return and_(cols.suspended.is_(False),
+                or_(cols.status == RoomStatus.PAID, cols.end_date >= (today() if on is None else on)))
 
 
-def live_contacts_of_company():
-    """Correlated count of a company's live contacts: only for sorting the Companies list by it."""
-    return _count(_contacts, Company.id, _contacts.state == ContactState.LIVE)
+def live_contacts_of_company(company_id=Company.id):
+    """Correlated count of a company's live contacts: for sorting the Companies list by it, and the page's counts."""
+    return _count(_contacts, company_id, _contacts.state == ContactState.LIVE)
 
 
-def live_rooms_of_company():
-    """Correlated count of a company's live rooms: only for sorting the Companies list by it."""
-    return _count(_rooms, Company.id, _live_room(_rooms))
+def live_rooms_of_company(company_id=Company.id, on=None):
+    """Correlated count of a company's live rooms (live ``on``, today by default): for sorting, and the counts."""
+    return _count(_rooms, company_id, _live_room(_rooms, on))
 
 
 def company_counts(company_ids) -> dict[int, dict]:
@@ -109,12 +110,11 @@ def company_counts(company_ids) -> dict[int, dict]:
 
 @lru_cache(maxsize=1)
 def _counts_statement():
-    companies = Company.__table__.c
-    return (select(companies.id, _count(_contacts, companies.id, _contacts.state == ContactState.LIVE),
-                   _count(_rooms, companies.id, _live_room(_rooms, bindparam("today", type_=Date))),
-                   _count(_contacts, companies.id),
-                   _count(_rooms, companies.id))
-            .where(companies.id.in_(bindparam("ids", expanding=True))))
+    company_id = Company.__table__.c.id
+    return (select(company_id, live_contacts_of_company(company_id),
+                   live_rooms_of_company(company_id, bindparam("today", type_=Date)),
+                   _count(_contacts, company_id), _count(_rooms, company_id))
+            .where(company_id.in_(bindparam("ids", expanding=True))))
 
 
 def case_when(cond):

@@ -173,8 +173,8 @@
 
   // ---------------------------------------------------------------- after a swap
   // A field the server marked invalid gets the focus; a form opened in the panel or an inline row edit
-  // starts on its first field (a panel without fields, on Cancel/Close), unless a field has it already. After a save, the changed or new
-  // row gets the focus and a short highlight (data-changed).
+  // starts on its first field (a panel without fields, on Cancel/Close), unless a field has it already.
+  // After a save, the changed or new row gets the focus and a short highlight (data-changed).
   var FIELD = "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
   var pendingFocus = null;
   document.body.addEventListener("htmx:afterSettle", function (evt) {
