@@ -89,14 +89,14 @@ def form_error(template: str, block: str, err: RuleError, **ctx):
 
 def check_field(template: str, block: str, name: str, check, **ctx):
     """The inline check as the user types: the field's block again, with the save's refusal next to it
-    (422) or without one (200). Nothing is saved."""
+    (422) or without one (200). Nothing is saved: a check only reads, and the request's session ends without
+    a commit. No rollback here: it would expire the signed-in user, whom the fragment then loads again."""
     value = request.values.get(name, "")
     errors = {}
     try:
         check(value)
     except RuleError as err:
         errors[name] = err.message
-    db.session.rollback()
     body = render_block(template, block, form={name: value}, errors=errors, **ctx)  # a fragment, htmx or not
     resp = make_response(body, 422 if errors else 200)
     resp.headers["Vary"] = "HX-Request"

@@ -102,3 +102,20 @@ def test_the_forms_ask_for_the_check_as_the_user_types(reseller_client, world):
     assert 'hx-trigger="input changed delay:400ms"' in page
     assert 'hx-get="/rooms/check-slug' in reseller_client.get(f"/rooms/{world.a.team.id}/edit").text
     assert 'hx-get="/companies/check-name"' in reseller_client.get("/companies/new").text
+
+
+def test_an_inline_check_runs_the_users_query_and_its_own_only(reseller_client, world):
+    """As the user types, a check costs the signed-in user's query and its own lookups (the email's two: taken
+    anywhere, and by whom among those this person sees): nothing loads the user again (a rollback before the
+    fragment once expired the user, and the layout read it back: one query more on every keystroke)."""
+    from .test_contacts import QueryCounter
+
+    checks = [("/companies/check-name", {"name": "Zeta Works"}, 1),
+              ("/contacts/check-email", {"email": "someone@new.example"}, 2),
+              ("/rooms/check-slug", {"slug": "a-new-room"}, 1)]
+    for path, query, own in checks:
+        reseller_client.get(path, query_string=query, htmx=True)  # warm: the first request of a client may differ
+        with QueryCounter() as qc:
+            resp = reseller_client.get(path, query_string=query, htmx=True)
+        assert resp.status_code == 200, path
+        assert qc.n == 1 + own, (path, qc.n)
