@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                       # S (--companies 200) and L (20000) on SQLite
     .venv/bin/python bench/run.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/e_bench
     .venv/bin/python bench/run.py --sizes S --duration 3   # a quick look
+    .venv/bin/python bench/run.py --repeat 3               # 3 rounds of every endpoint: each one's median run
 
 For each size it seeds a database (or reuses it when the scale data set is there), serves
 ``bench.wsgi`` under gunicorn (2 sync workers), logs in as the reseller user, and loads each
@@ -202,6 +203,8 @@ def endpoints(room_id: int) -> list[tuple[str, str, str | None]]:
     """(label, path, htmx target): active search sends htmx requests for the list's rows (HX-Target, as
     the search box and the pager do) and gets the fragment; None is a full page."""
     out = [("floor (bare Flask, 5 KB)", "/floor/", None),
+           # the stock stack signed in (Flask-Login, one ORM query, a template), without the portal (bench/wsgi.py)
+           ("stock Flask signed in (reference)", "/stock/", None),
            # the least a signed-in request costs: session, user, scope and headers, one small query and render
            ("signed in, least work (name check)", "/companies/check-name?name=Zz", None)]
     for resource, (short, mid, rare) in TERMS.items():
@@ -232,6 +235,7 @@ def measure(size: str, url: str, args) -> tuple[str, list[dict]]:
     try:
         cookie = login(server.port)
         load = run_wrk if shutil.which("wrk") and not args.python_load else run_python
+        probes = []
         for label, path, target in endpoints(pick_room(url)):
             headers = {"Cookie": cookie, "Accept-Encoding": "gzip"}  # as every browser sends it
             frag_headers = {**headers, "HX-Request": "true", "HX-Target": target} if target else headers
@@ -240,15 +244,25 @@ def measure(size: str, url: str, args) -> tuple[str, list[dict]]:
             _, page = request(server.port, path, {"Cookie": cookie})
             htmx = target is not None
             load(server.port, path, frag_headers, 1, args.concurrency)  # warm up
-            cpu = server.worker_cpu_seconds()
-            stats = load(server.port, path, frag_headers, args.duration, args.concurrency)
-            cpu = server.worker_cpu_seconds() - cpu
-            stats["cpu"] = cpu * 1000 / max(1, stats["rps"] * round(args.duration))
-            results.append({"label": label, "status": resp.status, "frag": len(frag) if htmx else None,
-                            "wire": len(wire) if htmx else None,
-                            "page": len(page), "queries": resp.getheader("X-Queries") or "-",
-                            "rss": server.worker_rss_mb(), **stats})
-            print(f"  {size} {label}: {stats['rps']:.0f} req/s, p50 {stats['p50']:.1f} ms", file=sys.stderr)
+            probes.append({"label": label, "path": path, "headers": frag_headers, "status": resp.status,
+                           "frag": len(frag) if htmx else None, "wire": len(wire) if htmx else None,
+                           "page": len(page), "queries": resp.getheader("X-Queries") or "-", "runs": []})
+        # With --repeat, every endpoint is loaded once per round, round after round, so that a slow spell
+        # of the machine falls on different endpoints' runs rather than on all runs of one endpoint.
+        for _ in range(args.repeat):
+            for probe in probes:
+                cpu = server.worker_cpu_seconds()
+                stats = load(server.port, probe["path"], probe["headers"], args.duration, args.concurrency)
+                cpu = server.worker_cpu_seconds() - cpu
+                stats["cpu"] = cpu * 1000 / max(1, stats["rps"] * round(args.duration))
+                probe["runs"].append(stats)
+                probe.setdefault("rss", server.worker_rss_mb())  # the largest worker RSS after its first run
+        for probe in probes:
+            runs = probe.pop("runs")
+            stats = sorted(runs, key=lambda r: r["p50"])[len(runs) // 2]  # the run of the median p50
+            probe.pop("path"), probe.pop("headers")
+            results.append({**probe, **stats})
+            print(f"  {size} {probe['label']}: {stats['rps']:.0f} req/s, p50 {stats['p50']:.1f} ms", file=sys.stderr)
     finally:
         server.stop()
     return note, results
@@ -290,6 +304,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds of load per endpoint")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds: load every endpoint once per round, then report each one's run of median p50 "
+                             "(a VM's slow spells then fall on different endpoints)")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is there")
     args = parser.parse_args()
     (ROOT / "instance").mkdir(exist_ok=True)
