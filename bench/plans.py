@@ -81,9 +81,15 @@ def phases(app, client, paths, headers) -> None:
     Session.execute = timed(Session.execute, "SQLAlchemy")
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", lambda conn, *_a: conn.info.__setitem__("t0", time.perf_counter()))
-    event.listen(engine, "after_cursor_execute",
-                 lambda conn, *_a: spent.__setitem__("driver", spent["driver"] + time.perf_counter() - conn.info["t0"]))
+
+    def cursor_starts(conn, *_args):
+        conn.info["t0"] = time.perf_counter()
+
+    def cursor_ends(conn, *_args):
+        spent["driver"] += time.perf_counter() - conn.info["t0"]
+
+    event.listen(engine, "before_cursor_execute", cursor_starts)
+    event.listen(engine, "after_cursor_execute", cursor_ends)
     keys = ["before the view", "view", "SQLAlchemy", "driver", "rendering", "after the view"]
     print("| request | whole (test client) | " + " | ".join(keys) + " |\n|---|" + "---:|" * (len(keys) + 1))
     for path, name in paths:
