@@ -14,6 +14,8 @@ Both: a (reseller_id, key) B-tree per list serves 1–2 character terms as a pre
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from sqlalchemy import event, text
 
 FTS_TABLES = ("companies_fts", "contacts_fts", "rooms_fts")
@@ -127,6 +129,30 @@ def install(connection) -> None:
 def uninstall(connection) -> None:
     drops = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}.get(connection.dialect.name, [])
     for sql in drops:
+        connection.execute(text(sql))
+
+
+@contextmanager
+def bulk_load(connection, after_ids: dict[str, int]):
+    """Rows inserted inside go into the FTS tables in one pass at the end, not one by one through the insert
+    triggers: at size L (290,000 contacts) the contacts took 42 s through the trigger, and 11 s plus 4 s so.
+    ``after_ids``: table -> the largest id before the load; only the rows above it are indexed here.
+
+    Call it inside a write transaction (the triggers' DROP and CREATE are part of it): no other writer can
+    insert while the triggers are gone, and a rollback brings them back. PostgreSQL: nothing to do."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    inserts = {table: next(sql for sql in SQLITE if f"TRIGGER IF NOT EXISTS {table}_fts_ai " in sql)
+               for table in after_ids}
+    for table in after_ids:
+        connection.execute(text(f"DROP TRIGGER {table}_fts_ai"))
+    yield
+    for fill in SQLITE_FILL:
+        table = fill.rsplit(" ", 1)[1]
+        if table in after_ids:
+            connection.execute(text(f"{fill} WHERE id > :after"), {"after": after_ids[table]})
+    for sql in inserts.values():
         connection.execute(text(sql))
 
 
