@@ -28,7 +28,8 @@ from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
 from permissions import can, capabilities, roles_of
 import locale_format
-from web import UrlTemplate, check_attrs, error_page, is_htmx, register_error_boundary
+from url_template import UrlTemplate
+from web import check_attrs, error_page, is_htmx, register_error_boundary
 
 
 def create_app(config: type | dict | None = None) -> Flask:

@@ -17,7 +17,8 @@ from extensions import db
 from models import Company, Contact, Reseller, Role, Room, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
-from web import parse_int, render
+from listing import parse_int
+from web import render
 
 bp = Blueprint("activity", __name__)
 

@@ -10,8 +10,8 @@ from models import Company, CompanyType, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import (ListArgs, check_field, done, for_reseller, form_error, keep_shown, render, render_delete_confirm,
-                 render_list)
+from listing import ListArgs, keep_shown
+from web import check_field, done, for_reseller, form_error, render, render_delete_confirm, render_list
 
 bp = Blueprint("companies", __name__)
 

@@ -19,7 +19,8 @@ from models import Company, Contact, Room, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import (ListArgs, check_field, done, for_reseller, form_error, keep_shown, render, render_delete_confirm, render_list,
+from listing import ListArgs, keep_shown
+from web import (check_field, done, for_reseller, form_error, render, render_delete_confirm, render_list,
                  wants_fragment)
 
 bp = Blueprint("contacts", __name__)
@@ -102,12 +103,16 @@ def index():
     args = ListArgs(SORTS, "name", FILTERS)
     company_id = args.filters.get("company")
     company = get_or_404(Company, company_id) if company_id is not None else None
-    stmt = models.search_contacts(args.q, company_id, args.filters.get("state"))
+    stmt = models.search_contacts(args.q, company_id, args.filters.get("state"), joined=False)
     stmt = for_reseller(stmt, args, Contact.reseller_id)
-    page = keep_shown(args.paginate(stmt.options(contains_eager(Contact.company)), Contact.id), Contact,
-                      [joinedload(Contact.company)])
+    page = keep_shown(args.paginate(stmt, Contact.id, load=_with_company), Contact, [joinedload(Contact.company)])
     hosted = models.rooms_by_contact(c.id for c in page.items)  # one query for the whole page
     return render_list("contacts/index.html", "contact", args=args, page=page, hosted=hosted, company=company)
+
+
+def _with_company(query):
+    """The rows of a page with their companies, in the same statement."""
+    return models.search.join_company(query, Contact).options(contains_eager(Contact.company))
 
 
 @bp.get("/contacts/export.csv")

@@ -16,7 +16,8 @@ import models
 from extensions import db
 from models import Contact, Room, RuleError
 from permissions import can
-from web import done, parse_int, render
+from listing import parse_int
+from web import done, render
 
 EVENTS = ["rooms-changed"]
 

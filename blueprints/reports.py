@@ -10,7 +10,8 @@ from csv_export import BATCH, stream_csv
 from extensions import db
 from models import Company, get_or_404
 from permissions import can
-from web import parse_int, render
+from listing import parse_int
+from web import render
 
 bp = Blueprint("reports", __name__)
 

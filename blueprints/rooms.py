@@ -15,8 +15,8 @@ from models import Company, Contact, Hosting, Room, RuleError, get_or_404
 from permissions import can
 from csv_export import BATCH, stream_csv
 from models.imports import export_header
-from web import (ListArgs, check_field, done, for_reseller, form_error, keep_shown, render, render_delete_confirm,
-                 render_list)
+from listing import ListArgs, keep_shown
+from web import check_field, done, for_reseller, form_error, render, render_delete_confirm, render_list
 
 bp = Blueprint("rooms", __name__)
 
@@ -60,13 +60,13 @@ def _companies() -> list[tuple[int, str]]:
 # ---------------------------------------------------------------- list
 
 
-def matching_rooms(source=None):
+def matching_rooms(source=None, joined=True):
     """The list's state (from the URL, or ``source``: the state a bulk action sends) and its statement:
-    (args, statement, filter errors, the company it is filtered to)."""
+    (args, statement, filter errors, the company it is filtered to). ``joined``: models.search_rooms."""
     args = ListArgs(SORTS, "name", FILTERS, source)
     company_id = args.filters.get("company")
     company = get_or_404(Company, company_id) if company_id is not None else None
-    stmt = models.search_rooms(args.q, company_id, args.filters.get("status"), args.filters.get("type"))
+    stmt = models.search_rooms(args.q, company_id, args.filters.get("status"), args.filters.get("type"), joined)
     stmt = for_reseller(stmt, args, Room.reseller_id)
     where, errors = lifecycle.end_filters(args, source)
     return args, stmt.where(*where), errors, company
@@ -74,10 +74,13 @@ def matching_rooms(source=None):
 
 @bp.get("/rooms")
 def index():
-    args, stmt, errors, company = matching_rooms()
+    args, stmt, errors, company = matching_rooms(joined=False)
     hosts = models.with_host_count()  # in the page's statement: no query per page for the counts
-    page = keep_shown(args.paginate(stmt.options(contains_eager(Room.company), hosts), Room.id), Room,
-                      [joinedload(Room.company), hosts])
+
+    def load(query):  # the page's rows with their companies and host counts, in the same statement
+        return models.search.join_company(query, Room).options(contains_eager(Room.company), hosts)
+
+    page = keep_shown(args.paginate(stmt, Room.id, load=load), Room, [joinedload(Room.company), hosts])
     return render_list("rooms/index.html", "room", args=args, page=page, company=company,
                        filter_errors=errors, ends=lifecycle.ENDS)
 

@@ -127,7 +127,7 @@ def _capped(model, condition):
 
 def _any_of(*selects):
     """The candidate ids, as a common table expression: the page (and on SQLite its capped count,
-    web.ListArgs.paginate) reads it."""
+    listing.ListArgs.paginate) reads it."""
     matches = union_all(*(s.subquery().select() for s in selects)).cte("matches")
     # Computed once, always: PostgreSQL inlines a CTE named once, and without statistics it then ran the
     # candidates again for every row of the tenant (minutes for 2,000 companies in the tests).
@@ -194,15 +194,23 @@ def _companies_shape(_caps: tuple, dialect: str, kind: str, type_: bool, status:
     return _planned_each_time(stmt, kind)
 
 
-def search_contacts(q: str = "", company_id: int | None = None, state: str | None = None):
+def search_contacts(q: str = "", company_id: int | None = None, state: str | None = None, joined: bool = True):
+    """``joined``: with the contacts' companies joined (to sort by or read their names). Without, the list's
+    page joins them itself (listing.ListArgs.paginate ``load``: on PostgreSQL after picking the page's rows)."""
     term = clean_term(q)
-    return _filled(_contacts_shape(_caps(), _dialect(), _kind(term), bool(company_id), bool(state)), term,
+    return _filled(_contacts_shape(_caps(), _dialect(), _kind(term), bool(company_id), bool(state), joined), term,
                    f_company=company_id, f_state=state)
 
 
+def join_company(stmt, model):
+    """``stmt`` with the rows' companies joined."""
+    return stmt.join(Company, model.company_id == Company.id)
+
+
 @lru_cache(maxsize=64)
-def _contacts_shape(_caps: tuple, dialect: str, kind: str, company: bool, state: bool):
-    stmt = select(Contact).join(Company, Contact.company_id == Company.id)
+def _contacts_shape(_caps: tuple, dialect: str, kind: str, company: bool, state: bool, joined: bool):
+    # (a contact without a company, an administrator, is in no list: the join left them out, so does the filter)
+    stmt = join_company(select(Contact), Contact) if joined else select(Contact).where(Contact.company_id.is_not(None))
     if kind == "long":
         if dialect == "sqlite":
             matching = _capped_fts(Contact, "contacts_fts")
@@ -223,15 +231,17 @@ def _contacts_shape(_caps: tuple, dialect: str, kind: str, company: bool, state:
     return _planned_each_time(stmt, kind)
 
 
-def search_rooms(q: str = "", company_id: int | None = None, status: str | None = None, product_type: str | None = None):
+def search_rooms(q: str = "", company_id: int | None = None, status: str | None = None, product_type: str | None = None,
+                 joined: bool = True):
+    """``joined``: as search_contacts."""
     term = clean_term(q)
-    return _filled(_rooms_shape(_caps(), _dialect(), _kind(term), bool(company_id), bool(status), bool(product_type)), term,
-                   f_company=company_id, f_status=status, f_type=product_type)
+    shape = _rooms_shape(_caps(), _dialect(), _kind(term), bool(company_id), bool(status), bool(product_type), joined)
+    return _filled(shape, term, f_company=company_id, f_status=status, f_type=product_type)
 
 
 @lru_cache(maxsize=64)
-def _rooms_shape(_caps: tuple, dialect: str, kind: str, company: bool, status: bool, product_type: bool):
-    stmt = select(Room).join(Company, Room.company_id == Company.id)
+def _rooms_shape(_caps: tuple, dialect: str, kind: str, company: bool, status: bool, product_type: bool, joined: bool):
+    stmt = join_company(select(Room), Room) if joined else select(Room)
     if kind == "long":
         if dialect == "sqlite":
             direct = _capped_fts(Room, "rooms_fts")

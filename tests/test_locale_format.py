@@ -83,7 +83,7 @@ def test_the_filters_directly(app, world):
 
 
 def test_the_match_count_uses_the_locales_grouping(app, world):
-    from web import ListPage
+    from listing import ListPage
 
     world.a.staff.locale = "de"
     db.session.commit()
