@@ -9,7 +9,7 @@ from flask import Blueprint, abort, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
 import embed_frame
 import models
@@ -105,14 +105,10 @@ def index():
     company = get_or_404(Company, company_id) if company_id is not None else None
     stmt = models.search_contacts(args.q, company_id, args.filters.get("state"), joined=False)
     stmt = for_reseller(stmt, args, Contact.reseller_id)
-    page = keep_shown(args.paginate(stmt, Contact.id, load=_with_company), Contact, [joinedload(Contact.company)])
+    page = keep_shown(args.paginate(stmt, Contact.id, load=lambda query: models.search.with_companies(query, Contact)),
+                      Contact, [joinedload(Contact.company)])
     hosted = models.rooms_by_contact(c.id for c in page.items)  # one query for the whole page
     return render_list("contacts/index.html", "contact", args=args, page=page, hosted=hosted, company=company)
-
-
-def _with_company(query):
-    """The rows of a page with their companies, in the same statement."""
-    return models.search.join_company(query, Contact).options(contains_eager(Contact.company))
 
 
 @bp.get("/contacts/export.csv")

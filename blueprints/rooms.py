@@ -6,7 +6,7 @@ from flask import Blueprint, abort, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_blocks
 from sqlalchemy import Date, func, literal, select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 import models
 from blueprints import hosting, lifecycle
@@ -76,11 +76,8 @@ def matching_rooms(source=None, joined=True):
 def index():
     args, stmt, errors, company = matching_rooms(joined=False)
     hosts = models.with_host_count()  # in the page's statement: no query per page for the counts
-
-    def load(query):  # the page's rows with their companies and host counts, in the same statement
-        return models.search.join_company(query, Room).options(contains_eager(Room.company), hosts)
-
-    page = keep_shown(args.paginate(stmt, Room.id, load=load), Room, [joinedload(Room.company), hosts])
+    page = keep_shown(args.paginate(stmt, Room.id, load=lambda query: models.search.with_companies(query, Room, hosts)),
+                      Room, [joinedload(Room.company), hosts])
     return render_list("rooms/index.html", "room", args=args, page=page, company=company,
                        filter_errors=errors, ends=lifecycle.ENDS)
 
