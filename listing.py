@@ -158,7 +158,8 @@ class ListArgs:
                 # a search's rows are bounded (models.search): counted in the same pass (SQLite is faster without)
                 total = func.count().over()
             else:
-                matches = stmt.order_by(None).limit(cap + 1).subquery()
+                # only the ids: SQLite then counts through an index, not the rows the page shows
+                matches = stmt.with_only_columns(tiebreak).order_by(None).limit(cap + 1).subquery()
                 total = select(func.count()).select_from(matches).scalar_subquery()
             query = stmt.add_columns(col, total)
             if self.q:  # relevance first (the search's order), then the sort: numbered pages of a capped set
