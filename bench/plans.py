@@ -33,7 +33,7 @@ REQUESTS = [
     ("/contacts", "contact"), ("/contacts?sort=-created", "contact"), ("/contacts?q=li", "contact"),
     ("/contacts?q=okaf", "contact"), ("/contacts?q=thistlew", "contact"),
     ("/rooms", "room"), ("/rooms?sort=status", "room"), ("/rooms?q=li", "room"), ("/rooms?q=lisb", "room"),
-    ("/rooms?q=kingfish", "room"),
+    ("/rooms?q=kingfish", "room"), ("/rooms?q=kingfisz", "room"),
 ]
 
 

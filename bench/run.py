@@ -34,6 +34,9 @@ PY = sys.executable
 SIZES = {"S": 200, "L": 20000}
 LOGIN = ("staff@atlas-connect.example", "demo-password")
 TERMS = {"rooms": ("li", "lisb", "kingfish"), "contacts": ("li", "okaf", "thistlew")}
+# A term that matches nothing at either size (a typo of a rare one): the cost of a search without its rows,
+# so that the growth from S to L of the other terms can be told apart from the rows they show.
+MISS = "kingfisz"
 
 
 def database_url(base: str, size: str) -> str:
@@ -205,11 +208,14 @@ def endpoints(room_id: int) -> list[tuple[str, str, str | None]]:
     out = [("floor (bare Flask, 5 KB)", "/floor/", None),
            # the stock stack signed in (Flask-Login, one ORM query, a template), without the portal (bench/wsgi.py)
            ("stock Flask signed in (reference)", "/stock/", None),
+           # the issue's lean sketch of a search (bench/wsgi.py): not signed in, one statement, 25 rows by name
+           (f"lean sketch, rooms q={TERMS['rooms'][1]}, not signed in (reference)", f"/sketch/rooms?q={TERMS['rooms'][1]}", None),
            # the least a signed-in request costs: session, user, scope and headers, one small query and render
            ("signed in, least work (name check)", "/companies/check-name?name=Zz", None)]
     for resource, (short, mid, rare) in TERMS.items():
         for term in (short, mid, rare):
             out.append((f"{resource} q={term}", f"/{resource}?q={term}", f"{resource[:-1]}-rows"))
+    out.append((f"rooms q={MISS} (no match)", f"/rooms?q={MISS}", "room-rows"))
     out.append(("companies list", "/companies", "company-rows"))
     out.append(("room edit", f"/rooms/{room_id}/edit", None))
     return out
@@ -246,7 +252,8 @@ def measure(size: str, url: str, args) -> tuple[str, list[dict]]:
             load(server.port, path, frag_headers, 1, args.concurrency)  # warm up
             probes.append({"label": label, "path": path, "headers": frag_headers, "status": resp.status,
                            "frag": len(frag) if htmx else None, "wire": len(wire) if htmx else None,
-                           "page": len(page), "queries": resp.getheader("X-Queries") or "-", "runs": []})
+                           "page": len(page), "queries": resp.getheader("X-Queries") or "-", "runs": [],
+                           "rows": frag.count(b'<tr id="') if htmx else None})
         # With --repeat, every endpoint is loaded once per round, round after round, so that a slow spell
         # of the machine falls on different endpoints' runs rather than on all runs of one endpoint.
         for _ in range(args.repeat):
@@ -272,25 +279,26 @@ def table(size: str, note: str, rows: list[dict]) -> str:
     floor = rows[0]
     lines = [f"\n### {size} ({note})\n",
              "| endpoint | req/s | ×floor | p50 ms | ×floor | p99 ms | ×floor | worker CPU ms/req | ×floor "
-             "| fragment B | on the wire B | % of page | page B | queries | worker RSS MB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| rows | fragment B | on the wire B | % of page | page B | queries | worker RSS MB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         flag = "" if r["status"] == 200 and not r["errors"] else f" ({r['status']}, {r['errors']} errors)"
         lines.append(
             f"| {r['label']}{flag} "
             f"| {r['rps']:.0f} | {r['rps'] / floor['rps']:.2f} | {r['p50']:.1f} | {r['p50'] / floor['p50']:.1f} "
             f"| {r['p99']:.1f} | {r['p99'] / floor['p99']:.1f} | {r['cpu']:.2f} | {r['cpu'] / floor['cpu']:.1f} "
-            f"| {r['frag'] if r['frag'] is not None else '-'} | {r['wire'] if r['wire'] is not None else '-'} "
+            f"| {r['rows'] if r['rows'] is not None else '-'} | {r['frag'] if r['frag'] is not None else '-'} | {r['wire'] if r['wire'] is not None else '-'} "
             f"| {'%.0f' % (100 * r['wire'] / r['page']) if r['wire'] is not None else '-'} "
             f"| {r['page']} | {r['queries']} | {r['rss']:.0f} |")
     return "\n".join(lines)
 
 
 def growth(small: list[dict], large: list[dict]) -> str:
-    lines = ["\n### Growth L/S\n", "| endpoint | p50 L/S | req/s L/S | CPU ms/req L/S | queries S → L | RSS L/S |",
-             "|---|---:|---:|---:|---|---:|"]
+    lines = ["\n### Growth L/S\n", "| endpoint | p50 L/S | req/s L/S | CPU ms/req L/S | rows S → L | queries S → L | RSS L/S |",
+             "|---|---:|---:|---:|---|---|---:|"]
     for s, l in zip(small, large):
         lines.append(f"| {s['label']} | {l['p50'] / s['p50']:.2f} | {l['rps'] / s['rps']:.2f} | {l['cpu'] / s['cpu']:.2f} | "
+                     f"{s['rows'] if s['rows'] is not None else '-'} → {l['rows'] if l['rows'] is not None else '-'} | "
                      f"{s['queries']} → {l['queries']} | {l['rss'] / s['rss']:.2f} |")
     return "\n".join(lines)
 
