@@ -90,6 +90,8 @@ SKETCH_RESELLER = _main_reseller()
 @sketch.get("/rooms")
 def sketch_rooms():
     term = (request.args.get("q") or "").strip().lower()[:100]
+    if len(term) < 3:  # a trigram needs 3 characters; the sketch answers only what its index can
+        return ""
     like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     with sketch_engine.connect() as conn:
         rows = conn.execute(SKETCH_SQL[conn.dialect.name],
