@@ -28,7 +28,7 @@ from embed_session import EmbedSessionInterface
 from extensions import csrf, db, limiter, login, mail, migrate
 from permissions import can, capabilities, roles_of
 import locale_format
-from url_template import UrlTemplate
+from url_template import UrlTemplate, fill
 from web import check_attrs, error_page, is_htmx, register_error_boundary
 
 
@@ -49,6 +49,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     app.jinja_env.globals["capabilities"] = capabilities
     app.jinja_env.globals["roles_of"] = roles_of
     app.jinja_env.globals["url_template"] = UrlTemplate
+    app.jinja_env.filters["fill"] = fill
     app.jinja_env.globals["check_attrs"] = check_attrs
     locale_format.init_app(app)
     for enum in (models.Role, models.RoomStatus, models.ProductType, models.CompanyType, models.CustomerStatus,

@@ -5,6 +5,7 @@ import secrets
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from itertools import combinations
+from typing import NamedTuple
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -74,6 +75,21 @@ def today() -> date:
 
 def _enum_check(column: str, values, name: str) -> CheckConstraint:
     return CheckConstraint(enum_in(column, values), name=name)
+
+
+class EndState(NamedTuple):
+    """How a room's end date reads on a given day (Room.end_state)."""
+
+    days_left: int | None
+    label: str
+    expiring_soon: bool
+
+    @classmethod
+    def of(cls, left: int | None) -> "EndState":
+        if left is None:
+            return cls(None, "", False)
+        label = "ended" if left < 0 else "ends today" if left == 0 else f"{left} day{'' if left == 1 else 's'} left"
+        return cls(left, label, 0 <= left <= EXPIRING_SOON_DAYS)
 
 
 class Reseller(db.Model):
@@ -277,21 +293,19 @@ class Room(db.Model):
         return (self.end_date - today()).days
 
     @property
+    def end_state(self) -> "EndState":
+        """Days left, their label and whether the room is expiring soon, from one reading of the date (a list
+        shows all three on every row)."""
+        return EndState.of(self.days_left)
+
+    @property
     def expiring_soon(self) -> bool:
-        left = self.days_left
-        return left is not None and 0 <= left <= EXPIRING_SOON_DAYS
+        return self.end_state.expiring_soon
 
     @property
     def days_left_label(self) -> str:
         """"12 days left", "1 day left", "ends today", "ended", or "" for a room without an end date."""
-        left = self.days_left
-        if left is None:
-            return ""
-        if left < 0:
-            return "ended"
-        if left == 0:
-            return "ends today"
-        return f"{left} day{'' if left == 1 else 's'} left"
+        return self.end_state.label
 
     @property
     def owner(self) -> "Contact | None":
