@@ -275,6 +275,10 @@ def measure(size: str, url: str, args) -> tuple[str, list[dict]]:
     return note, results
 
 
+def _or_dash(value) -> str:
+    return "-" if value is None else str(value)
+
+
 def table(size: str, note: str, rows: list[dict]) -> str:
     floor = rows[0]
     lines = [f"\n### {size} ({note})\n",
@@ -287,7 +291,7 @@ def table(size: str, note: str, rows: list[dict]) -> str:
             f"| {r['label']}{flag} "
             f"| {r['rps']:.0f} | {r['rps'] / floor['rps']:.2f} | {r['p50']:.1f} | {r['p50'] / floor['p50']:.1f} "
             f"| {r['p99']:.1f} | {r['p99'] / floor['p99']:.1f} | {r['cpu']:.2f} | {r['cpu'] / floor['cpu']:.1f} "
-            f"| {r['rows'] if r['rows'] is not None else '-'} | {r['frag'] if r['frag'] is not None else '-'} | {r['wire'] if r['wire'] is not None else '-'} "
+            f"| {_or_dash(r['rows'])} | {_or_dash(r['frag'])} | {_or_dash(r['wire'])} "
             f"| {'%.0f' % (100 * r['wire'] / r['page']) if r['wire'] is not None else '-'} "
             f"| {r['page']} | {r['queries']} | {r['rss']:.0f} |")
     return "\n".join(lines)
@@ -298,7 +302,7 @@ def growth(small: list[dict], large: list[dict]) -> str:
              "|---|---:|---:|---:|---|---|---:|"]
     for s, l in zip(small, large):
         lines.append(f"| {s['label']} | {l['p50'] / s['p50']:.2f} | {l['rps'] / s['rps']:.2f} | {l['cpu'] / s['cpu']:.2f} | "
-                     f"{s['rows'] if s['rows'] is not None else '-'} → {l['rows'] if l['rows'] is not None else '-'} | "
+                     f"{_or_dash(s['rows'])} → {_or_dash(l['rows'])} | "
                      f"{s['queries']} → {l['queries']} | {l['rss'] / s['rss']:.2f} |")
     return "\n".join(lines)
 

@@ -1,8 +1,10 @@
 """The enumerations and the SQL text built from them: forms, templates, CHECK constraints and the
-migrations all read these, so a value can't be added in one place and forgotten in another."""
+migrations all read these, so a value can't be added in one place and forgotten in another. Also how a
+room's end date reads (EndState), beside the days that make it "expiring soon"."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class CompanyType(StrEnum):
@@ -54,6 +56,21 @@ NAME_MAX = 120
 # (no character lower-cases to more), so 61 × "İ" fits the name but not a name-sized key.
 NAME_KEY_MAX = 2 * NAME_MAX
 EXPIRING_SOON_DAYS = 7
+
+
+class EndState(NamedTuple):
+    """How a room's end date reads on a given day (Room.end_state)."""
+
+    days_left: int | None
+    label: str
+    expiring_soon: bool
+
+    @classmethod
+    def of(cls, left: int | None) -> "EndState":
+        if left is None:
+            return cls(None, "", False)
+        label = "ended" if left < 0 else "ends today" if left == 0 else f"{left} day{'' if left == 1 else 's'} left"
+        return cls(left, label, 0 <= left <= EXPIRING_SOON_DAYS)
 
 
 def role_names_for(roles) -> str:

@@ -5,7 +5,6 @@ import secrets
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from itertools import combinations
-from typing import NamedTuple
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -38,6 +37,7 @@ from .enums import (  # re-exported: the migrations import them from here
     ContactState,
     CustomerStatus,
     EXPIRING_SOON_DAYS,
+    EndState,
     NAME_KEY_MAX,
     NAME_MAX,
     PRODUCT_TYPES,
@@ -75,21 +75,6 @@ def today() -> date:
 
 def _enum_check(column: str, values, name: str) -> CheckConstraint:
     return CheckConstraint(enum_in(column, values), name=name)
-
-
-class EndState(NamedTuple):
-    """How a room's end date reads on a given day (Room.end_state)."""
-
-    days_left: int | None
-    label: str
-    expiring_soon: bool
-
-    @classmethod
-    def of(cls, left: int | None) -> "EndState":
-        if left is None:
-            return cls(None, "", False)
-        label = "ended" if left < 0 else "ends today" if left == 0 else f"{left} day{'' if left == 1 else 's'} left"
-        return cls(left, label, 0 <= left <= EXPIRING_SOON_DAYS)
 
 
 class Reseller(db.Model):
